@@ -1,0 +1,64 @@
+/*
+ * registry: the immutable set of editions the server serves, built from packs.
+ *
+ * registry_load reads every *.pack of a directory through the shared pack reader
+ * (compiler/pack.h), verifies it, parses its JSON sections once and indexes the
+ * routes. A set is never changed after it is built; a reload builds a new set
+ * and swaps one pointer (registry_swap). Requests hold a reference for their whole
+ * life (registry_acquire/registry_release), so the old set is freed when its
+ * last request ends.
+ */
+#ifndef REGISTRY_H
+#define REGISTRY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "pack.h"
+#include "strbuf.h"
+
+typedef struct rt_route {      /* public */
+	const char *id;
+	const char *path;           /* "/transfer" */
+	const char *method;         /* "GET" or "POST" */
+	const char *screen;         /* screen id or NULL */
+	const char *flow;           /* flow id or NULL */
+	const char *auth;           /* "none", "login", "step_up" */
+	const char *then;           /* route id after a successful POST, or NULL */
+} rt_route;
+
+typedef struct rt_edition {    /* public: read-only once built */
+	const char *id;             /* "mass" */
+	const char *version;
+	pack *pack;
+	json_t *meta, *theme, *strings, *flow_specs, *products;
+	json_t *screens;            /* object: screen id -> layout JSON */
+	const char *css;            /* theme custom properties */
+	size_t css_len;
+	rt_route *routes;
+	size_t n_routes;
+} rt_edition;
+
+typedef struct registry registry;
+
+/* Loads every pack of dir. On any refused pack the whole set is refused: returns -1, reason in err. */
+int registry_load(const char *dir, const unsigned char *trust_pk, registry **out, strbuf *err);
+void registry_release(registry *r);            /* drops one reference; frees at zero */
+registry *registry_ref(registry *r);           /* adds one reference */
+
+/* The process-wide current set. acquire returns it with a reference the caller releases. */
+registry *registry_acquire(void);
+void registry_swap(registry *next);            /* takes next's reference; releases the old set */
+
+size_t registry_count(const registry *r);
+const rt_edition *registry_at(const registry *r, size_t i);     /* sorted by id */
+const rt_edition *registry_find(const registry *r, const char *edition_id);
+
+const rt_route *edition_route_by_path(const rt_edition *e, const char *method, const char *path);
+const rt_route *edition_route_by_id(const rt_edition *e, const char *route_id);
+json_t *edition_screen(const rt_edition *e, const char *screen_id);      /* borrowed */
+const void *edition_screen_gz(const rt_edition *e, const char *screen_id, size_t *len);
+const void *edition_screen_json(const rt_edition *e, const char *screen_id, size_t *len);
+const char *edition_string(const rt_edition *e, const char *key);       /* key itself when absent */
+
+#endif
