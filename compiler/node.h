@@ -51,6 +51,8 @@ struct node {                  /* public: phases read the fields directly */
 	const node *overrides;
 	/* set on values copied unchanged from a base: where the derived edition got it */
 	int inherited;
+	/* allocated slots of keys/items; kept by node_map_set/node_seq_push (0 = exactly count) */
+	size_t cap;
 };
 
 node *node_new_scalar(arena *a, src_pos pos, const char *s, size_t len, int quoted);
@@ -64,7 +66,11 @@ node *node_copy(arena *a, const node *n);                       /* deep copy */
 node *node_get(const node *map, const char *key);
 const char *node_get_str(const node *map, const char *key);      /* scalar value or NULL */
 int node_is(const node *n, const char *s);                        /* scalar equal to s */
-/* Scalar conversions following YAML 1.2 core schema; quoted scalars never convert. */
+/*
+ * Scalar conversions following YAML 1.2 core schema; quoted scalars never convert.
+ * Each returns 0 and sets *out on success, -1 (leaving *out alone) when n is not a
+ * plain scalar of that type (quoted, tagged !!str, out of range, a map, NULL).
+ */
 int node_as_int(const node *n, long long *out);
 int node_as_double(const node *n, double *out);
 int node_as_bool(const node *n, int *out);
