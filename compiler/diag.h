@@ -35,7 +35,12 @@ void diag_report(diag_ctx *d, diag_severity sev, src_pos pos, const char *code,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Attaches a note to the last error or warning reported. */
 void diag_note(diag_ctx *d, src_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Notes for the inheritance chain of a value: one "note: overrides ... " per step. */
+/*
+ * Notes for the inheritance chain of a value: "note: inherited from FILE:L:C" when the
+ * value was copied from a base, then one "note: overrides the value inherited from
+ * FILE:L:C" per replaced value. In text these notes carry the place in the message;
+ * JSON gives it as file/line/column too.
+ */
 void diag_note_origin(diag_ctx *d, const node *value);
 
 /*
@@ -49,7 +54,11 @@ int diag_errors(const diag_ctx *d);                   /* errors, plus warnings u
 int diag_warnings(const diag_ctx *d);
 
 typedef enum diag_format { DIAG_TEXT, DIAG_JSON } diag_format;
-/* Prints every collected diagnostic; text ends with "N errors, M warnings generated" when any. */
+/*
+ * Prints every collected diagnostic in report order; text ends, when there is any,
+ * with a summary like clang's: "2 errors generated.", "1 warning and 2 errors generated."
+ * color: ANSI colours (bold, red error, magenta warning, cyan note); only when asked.
+ */
 void diag_print(const diag_ctx *d, FILE *out, diag_format fmt, int color);
 
 #endif
