@@ -46,7 +46,7 @@ DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils 
                libsodium-dev libjansson-dev redis-server curl chromium
 BENCH_PKGS  := nginx libnginx-mod-http-lua wrk hyperfine valgrind
 
-.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden browser
+.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli browser
 
 all: $(EDITIONC) $(EDITIOND)
 
@@ -102,7 +102,7 @@ run: deps
 
 # make check: every test under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
-	$(MAKE) MODE=check unit integration golden
+	$(MAKE) MODE=check unit golden cli integration browser
 	@echo "make check: all test groups passed"
 
 unit: $(UNITTEST)
@@ -110,6 +110,9 @@ unit: $(UNITTEST)
 
 golden: $(EDITIONC)
 	EDITIONC=$(EDITIONC) bash tests/golden/run.sh
+
+cli: $(EDITIONC)
+	EDITIONC=$(EDITIONC) bash tests/cli/run.sh
 
 integration: $(EDITIONC) $(EDITIOND)
 	@if [ -f tests/integration/run.sh ]; then EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/integration/run.sh; fi
