@@ -99,5 +99,17 @@ size_t pack_count(const pack *p, int section);
 /* The i-th entry of a section, in name order; returns its name (NUL-terminated). */
 const char *pack_entry(const pack *p, int section, size_t i, const void **data, size_t *len);
 const char *pack_section_name(int section);   /* "meta", "theme", ... or NULL */
+/* A present section's sizes on disk and decompressed; -1 when the section is absent. */
+int pack_section_sizes(const pack *p, int section, size_t *stored, size_t *raw);
+
+/* --- keys ----------------------------------------------------------------- */
+
+/*
+ * Reads a key file written by `editionc keygen`: key_len bytes as hex digits
+ * (whitespace ignored) or exactly key_len raw bytes. Use crypto_sign_PUBLICKEYBYTES
+ * for NAME.pub (--trust-key) and crypto_sign_SECRETKEYBYTES for NAME.key
+ * (--sign-key). Returns 0, or -1 with the reason in err.
+ */
+int pack_read_key(const char *path, unsigned char *key, size_t key_len, strbuf *err);
 
 #endif
