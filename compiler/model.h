@@ -3,7 +3,7 @@
  *
  *   read.c      project_load: every YAML file of an editions directory -> nodes
  *   resolve.c   project_resolve: extends chains merged, fragments expanded
- *   validate.c  validate_edition: the resolved tree against schemas/*.xsd
+ *   validate.c  validate_edition: the resolved tree against the XML Schemas in schemas/
  *   check.c     check_edition: meaning (references, reachability, bindings, Lua)
  *   policy.c    policy_edition: edition policies (care, english, private-banking, all)
  *   emit.c      emit_pack / emit_build: packs, manifest, atomic output
@@ -28,6 +28,8 @@ typedef struct edition {       /* public */
 	int abstract;               /* a base: resolved and checked for structure only, never packed */
 	const char **chain;         /* paths from this edition to its root base, chain[0] == path */
 	size_t chain_len;
+	const node *strings;        /* edition_strings' cache; NULL until first asked */
+	int resolving;              /* project_resolve's cycle mark (0 idle, 1 in progress, 2 done) */
 } edition;
 
 typedef struct named_doc {     /* public */

@@ -188,6 +188,11 @@ void node_map_set(arena *a, node *map, node *key, node *value)
 			return;
 		}
 	}
+	node_map_push(a, map, key, value);
+}
+
+void node_map_push(arena *a, node *map, node *key, node *value)
+{
 	node_reserve(a, map, 1);
 	map->keys[map->count] = key;
 	map->items[map->count] = value;
@@ -267,7 +272,8 @@ static int plain_scalar(const node *n)
 {
 	if (!n || n->kind != NODE_SCALAR || n->quoted)
 		return 0;
-	if (n->tag && (strcmp(n->tag, "!!str") == 0 || strcmp(n->tag, "tag:yaml.org,2002:str") == 0))
+	/* an explicit tag other than a core scalar type (!!str, !, !custom) means "not a number" */
+	if (n->tag && strcmp(n->tag, "!!int") && strcmp(n->tag, "!!float") && strcmp(n->tag, "!!bool"))
 		return 0;
 	return n->len > 0 && strlen(n->str) == n->len;
 }

@@ -60,6 +60,7 @@ node *node_new_map(arena *a, src_pos pos);
 node *node_new_seq(arena *a, src_pos pos);
 void node_map_set(arena *a, node *map, node *key, node *value);  /* appends or replaces */
 void node_seq_push(arena *a, node *seq, node *item);
+void node_map_push(arena *a, node *map, node *key, node *value); /* appends, no key lookup */
 node *node_copy(arena *a, const node *n);                       /* deep copy */
 
 /* Lookups return NULL when absent or when the node is not of the asked kind. */
