@@ -1,0 +1,171 @@
+/*
+ * log: JSON lines. Each line is built in memory with jansson (so every text is
+ * escaped correctly, whatever a client sent as its path) and written with one
+ * fwrite under a mutex, then flushed: a log line is never half on disk when the
+ * process stops.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static FILE *log_fp;           /* NULL: stderr */
+static int log_owned;          /* log_fp was opened here */
+
+int log_open(const char *path)
+{
+	FILE *fp;
+
+	if (!path || !strcmp(path, "-")) {
+		fp = stdout;
+	} else {
+		fp = fopen(path, "a");
+		if (!fp)
+			return -1;
+	}
+	pthread_mutex_lock(&log_lock);
+	if (log_owned && log_fp)
+		fclose(log_fp);
+	log_fp = fp;
+	log_owned = fp != stdout;
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+void log_close(void)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_owned && log_fp)
+		fclose(log_fp);
+	else if (log_fp)
+		fflush(log_fp);
+	log_fp = NULL;
+	log_owned = 0;
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* "2026-11-26T18:20:01.123Z" */
+static void format_ts(char *out, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 ts.tv_nsec / 1000000);
+}
+
+/* A new line object whose first key is the time stamp. */
+static json_t *line_new(void)
+{
+	char ts[96];
+	json_t *obj = json_object();
+
+	format_ts(ts, sizeof ts);
+	json_object_set_new(obj, "ts", json_string(ts));
+	return obj;
+}
+
+/* Consumes obj: encodes and writes it as one line. */
+static void emit(json_t *obj)
+{
+	char *line;
+
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!line)
+		return;
+	pthread_mutex_lock(&log_lock);
+	FILE *fp = log_fp ? log_fp : stderr;
+	fputs(line, fp);
+	fputc('\n', fp);
+	fflush(fp);
+	pthread_mutex_unlock(&log_lock);
+	free(line);
+}
+
+/* Request text may hold bytes that are not UTF-8: json_string would refuse them. */
+static json_t *safe_string(const char *s)
+{
+	json_t *v;
+	char *copy;
+
+	if (!s)
+		return json_string("");
+	v = json_string(s);
+	if (v)
+		return v;
+	copy = strdup(s);
+	if (!copy)
+		return json_string("");
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v ? v : json_string("");
+}
+
+static void log_msg(const char *level, const char *fmt, va_list ap)
+{
+	char buf[2048];
+	json_t *obj = line_new();
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	json_object_set_new(obj, "level", json_string(level));
+	json_object_set_new(obj, "msg", safe_string(buf));
+	emit(obj);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_msg("info", fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_msg("warn", fmt, ap);
+	va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_msg("error", fmt, ap);
+	va_end(ap);
+}
+
+void log_access(const log_access_entry *e)
+{
+	json_t *obj = line_new();
+
+	json_object_set_new(obj, "id", safe_string(e->id));
+	json_object_set_new(obj, "method", safe_string(e->method));
+	json_object_set_new(obj, "path", safe_string(e->path));
+	json_object_set_new(obj, "status", json_integer(e->status));
+	json_object_set_new(obj, "edition", safe_string(e->edition));
+	json_object_set_new(obj, "route", safe_string(e->route));
+	json_object_set_new(obj, "ms", json_real((double)(long long)(e->ms * 1000) / 1000.0));
+	json_object_set_new(obj, "bytes", json_integer((json_int_t)e->bytes));
+	if (e->client)
+		json_object_set_new(obj, "client", safe_string(e->client));
+	emit(obj);
+}
