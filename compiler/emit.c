@@ -1,0 +1,805 @@
+/*
+ * emit: resolved editions -> pack sections -> pack files.
+ *
+ * Every section is built as a jansson value from the resolved tree and then
+ * dumped canonically (canon.c), so the bytes depend only on the values: key
+ * order, whitespace and number formatting are fixed. Text attributes hold
+ * i18n keys; they are replaced here by the edition's text (a key the strings
+ * lack is left as written: check.c has already reported it). Flow scripts are
+ * compiled with a chunk name made from the script's name inside editions/
+ * ("=flows/transfer.lua"), never a file path, and dumped stripped, so a copy
+ * of editions/ in another directory gives the same bytecode.
+ *
+ * emit_build first builds every pack in memory; only when all succeeded does
+ * it touch the file system, and then through a temporary directory beside the
+ * output, renaming the finished files into place with the manifest last.
+ */
+#include "emit.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "canon.h"
+#include "pack.h"
+
+const char *const emit_text_attrs[] = {
+	"title", "text", "label", "hint", "placeholder", "caption", "body", NULL,
+};
+
+/* Keys of the resolved edition that have their own section (not copied into meta). */
+static const char *const non_meta_keys[] = {
+	"screens", "routes", "flows", "products", "strings", "theme", "extends", "abstract", NULL,
+};
+
+typedef struct emit_ctx {
+	project *p;
+	const edition *e;
+	json_t *strings;            /* key -> text of the edition's locale */
+	pack_writer *w;
+	emit_stats st;
+	int errors;
+} emit_ctx;
+
+static int in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+static src_pos pos_of(const emit_ctx *c, const node *n)
+{
+	if (n && n->pos.file)
+		return n->pos;
+	return (src_pos){ c->e->path, 0, 0 };
+}
+
+static void emit_error(emit_ctx *c, const node *n, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void emit_error(emit_ctx *c, const node *n, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_report(c->p->diag, DIAG_ERROR, pos_of(c, n), code, "%s", msg);
+	c->errors++;
+}
+
+/* JSON of a node, reporting text that is not UTF-8. */
+static json_t *to_json(emit_ctx *c, const node *n, const char *what)
+{
+	const node *bad = NULL;
+	json_t *j = canon_from_node(n, &bad);
+	if (!j)
+		emit_error(c, bad ? bad : n, "emit-encoding", "%s holds text that is not valid UTF-8", what);
+	return j;
+}
+
+/* Adds the canonical bytes of j as an entry; takes the reference. */
+static void add_json(emit_ctx *c, int section, const char *name, json_t *j)
+{
+	strbuf sb = STRBUF_INIT;
+	if (j && canon_dump(j, &sb) == 0)
+		pack_writer_add(c->w, section, name, sb.buf, sb.len);
+	else if (j)
+		emit_error(c, NULL, "emit-encoding", "cannot encode %s/%s as JSON",
+			   pack_section_name(section), name);
+	strbuf_release(&sb);
+	json_decref(j);
+}
+
+/* The text of an i18n key, or NULL. */
+static const char *text_of(const emit_ctx *c, const char *key)
+{
+	return json_string_value(json_object_get(c->strings, key));
+}
+
+/* Replaces, in place and at any depth, the i18n keys of the given attributes by their text. */
+static void resolve_texts(const emit_ctx *c, json_t *v, const char *const *attrs)
+{
+	const char *k;
+	json_t *item;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, item) {
+			const char *t;
+			if (json_is_string(item) && in_list(attrs, k) &&
+			    (t = text_of(c, json_string_value(item))))
+				json_string_set(item, t);
+			else
+				resolve_texts(c, item, attrs);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			resolve_texts(c, item, attrs);
+	}
+}
+
+static void load_strings(emit_ctx *c)
+{
+	c->strings = json_object();
+	const node *m = edition_strings(c->p, c->e);
+	if (!m || m->kind != NODE_MAP)
+		return;
+	for (size_t i = 0; i < m->count; i++) {
+		const node *k = m->keys[i], *v = m->items[i];
+		if (k->kind != NODE_SCALAR || v->kind != NODE_SCALAR)
+			continue;
+		json_t *s = json_stringn(v->str, v->len);
+		if (!s || json_object_setn_new(c->strings, k->str, k->len, s) < 0)
+			emit_error(c, v, "emit-encoding", "string '%s' is not valid UTF-8", k->str);
+	}
+}
+
+/* --- meta, theme, strings ----------------------------------------------- */
+
+static const char *chain_id(const project *p, const char *path)
+{
+	for (size_t i = 0; i < p->n_editions; i++)
+		if (strcmp(p->editions[i]->path, path) == 0)
+			return p->editions[i]->id;
+	return path;
+}
+
+static void emit_meta(emit_ctx *c)
+{
+	const node *r = c->e->resolved;
+	json_t *meta = json_object();
+	for (size_t i = 0; i < r->count; i++) {
+		const node *k = r->keys[i];
+		if (k->kind != NODE_SCALAR || in_list(non_meta_keys, k->str))
+			continue;
+		json_t *v = to_json(c, r->items[i], k->str);
+		if (v)
+			json_object_set_new(meta, k->str, v);
+	}
+	json_t *chain = json_array();
+	for (size_t i = 0; i < c->e->chain_len; i++)
+		json_array_append_new(chain, json_string(chain_id(c->p, c->e->chain[i])));
+	if (!c->e->chain_len)
+		json_array_append_new(chain, json_string(c->e->id));
+	json_object_set_new(meta, "chain", chain);
+	static const char *const title[] = { "title", NULL };
+	resolve_texts(c, meta, title);
+	add_json(c, PACK_META, "json", meta);
+}
+
+static int css_safe(const char *s)
+{
+	for (; *s; s++)
+		if (strchr(";{}<>\"'\\\n\r", *s))
+			return 0;
+	return 1;
+}
+
+static int css_unitless(const char *name)
+{
+	return !strncmp(name, "max_", 4) || !strncmp(name, "min_", 4) || strstr(name, "scale") ||
+	       strstr(name, "ratio") || strstr(name, "weight") || strstr(name, "count") ||
+	       strstr(name, "opacity") || strstr(name, "line_height");
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void css_token(strbuf *css, const char *name, const json_t *v);
+
+static void css_object(strbuf *css, const char *prefix, const json_t *obj)
+{
+	size_t n = json_object_size(obj), i = 0;
+	const char **keys = xmalloc((n ? n : 1) * sizeof(*keys));
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)obj, k, v)
+		keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 0; i < n; i++) {
+		strbuf full = STRBUF_INIT;
+		if (prefix)
+			strbuf_addf(&full, "%s_%s", prefix, keys[i]);
+		else
+			strbuf_adds(&full, keys[i]);
+		css_token(css, full.buf, json_object_get(obj, keys[i]));
+		strbuf_release(&full);
+	}
+	free(keys);
+}
+
+/* One custom property (or several, for lists and maps): --name-with-dashes:value; */
+static void css_token(strbuf *css, const char *name, const json_t *v)
+{
+	if (json_is_object(v)) {
+		css_object(css, name, v);
+		return;
+	}
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *item;
+		json_array_foreach((json_t *)v, i, item) {
+			char sub[256];
+			snprintf(sub, sizeof(sub), "%s_%zu", name, i + 1);
+			css_token(css, sub, item);
+		}
+		return;
+	}
+	strbuf val = STRBUF_INIT;
+	if (json_is_integer(v))
+		strbuf_addf(&val, "%lld%s", (long long)json_integer_value(v), css_unitless(name) ? "" : "px");
+	else if (json_is_real(v))
+		canon_dump(v, &val);
+	else if (json_is_string(v) && css_safe(json_string_value(v)))
+		strbuf_adds(&val, json_string_value(v));
+	if (val.len) {
+		strbuf_adds(css, "--");
+		for (const char *s = name; *s; s++)
+			strbuf_addc(css, *s == '_' ? '-' : *s);
+		strbuf_addf(css, ":%s;", val.buf);
+	}
+	strbuf_release(&val);
+}
+
+static void emit_theme(emit_ctx *c)
+{
+	const node *t = node_get(c->e->resolved, "theme");
+	json_t *j = t ? to_json(c, t, "theme") : json_object();
+	if (!j)
+		return;
+	if (!json_is_object(j)) {
+		emit_error(c, t, "emit-theme", "theme is not a map");
+		json_decref(j);
+		return;
+	}
+	strbuf css = STRBUF_INIT;
+	strbuf_adds(&css, ":root{");
+	css_object(&css, NULL, j);
+	strbuf_adds(&css, "}");
+	pack_writer_add(c->w, PACK_THEME, "css", css.buf, css.len);
+	strbuf_release(&css);
+	add_json(c, PACK_THEME, "json", j);
+}
+
+static void emit_strings(emit_ctx *c)
+{
+	c->st.strings = json_object_size(c->strings);
+	add_json(c, PACK_STRINGS, "json", json_incref(c->strings));
+}
+
+/* --- screens ------------------------------------------------------------ */
+
+void emit_gzip(const void *data, size_t len, strbuf *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	/* windowBits 31: gzip wrapper; no deflateSetHeader, so mtime 0 and no name */
+	if (deflateInit2(&z, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		fprintf(stderr, "fatal: zlib cannot initialise deflate\n");
+		abort();
+	}
+	uLong bound = deflateBound(&z, len) + 32;
+	strbuf_grow(out, bound);
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out->buf + out->len;
+	z.avail_out = (uInt)bound;
+	int rc = deflate(&z, Z_FINISH);
+	out->len += bound - z.avail_out;
+	out->buf[out->len] = '\0';
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		fprintf(stderr, "fatal: zlib deflate failed (%d)\n", rc);
+		abort();
+	}
+}
+
+static void emit_screen(emit_ctx *c, const node *s)
+{
+	const char *id = node_get_str(s, "id");
+	if (!id) {
+		emit_error(c, s, "emit-screen", "screen without an id");
+		return;
+	}
+	json_t *j = to_json(c, s, "screen");
+	if (!j)
+		return;
+	resolve_texts(c, j, emit_text_attrs);
+	strbuf body = STRBUF_INIT, gz = STRBUF_INIT;
+	if (canon_dump(j, &body) == 0) {
+		emit_gzip(body.buf, body.len, &gz);
+		pack_writer_add(c->w, PACK_SCREENS, id, body.buf, body.len);
+		pack_writer_add(c->w, PACK_SCREENS_GZ, id, gz.buf, gz.len);
+		c->st.screens++;
+	} else {
+		emit_error(c, s, "emit-encoding", "cannot encode screen '%s' as JSON", id);
+	}
+	strbuf_release(&body);
+	strbuf_release(&gz);
+	json_decref(j);
+}
+
+static void emit_screens(emit_ctx *c)
+{
+	const node *seq = node_get(c->e->resolved, "screens");
+	if (!seq || seq->kind != NODE_SEQ)
+		return;
+	for (size_t i = 0; i < seq->count; i++)
+		emit_screen(c, seq->items[i]);
+}
+
+/* --- routes ------------------------------------------------------------- */
+
+static int route_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "id"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "id"));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+static void emit_routes(emit_ctx *c)
+{
+	const node *seq = node_get(c->e->resolved, "routes");
+	size_t n = seq && seq->kind == NODE_SEQ ? seq->count : 0, k = 0;
+	json_t **items = xmalloc((n ? n : 1) * sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = to_json(c, seq->items[i], "route");
+		if (!r)
+			continue;
+		if (!json_is_object(r) || !json_is_string(json_object_get(r, "id"))) {
+			emit_error(c, seq->items[i], "emit-route", "route without an id");
+			json_decref(r);
+			continue;
+		}
+		if (!json_object_get(r, "method"))
+			json_object_set_new(r, "method", json_string("GET"));
+		if (!json_object_get(r, "auth"))
+			json_object_set_new(r, "auth", json_string("none"));
+		items[k++] = r;
+	}
+	qsort(items, k, sizeof(*items), route_cmp);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(arr, items[i]);
+	free(items);
+	c->st.routes = k;
+	add_json(c, PACK_ROUTES, "json", arr);
+}
+
+/* --- flows -------------------------------------------------------------- */
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	strbuf_add(ud, p, sz);
+	return 0;
+}
+
+/* Compiles a script and appends its stripped bytecode; -1 with the Lua message. */
+static int compile_flow(lua_State *L, const named_doc *script, strbuf *out, strbuf *msg)
+{
+	strbuf chunk = STRBUF_INIT;
+	strbuf_addf(&chunk, "=%s", script->name);
+	int rc = luaL_loadbufferx(L, script->text ? script->text : "", script->len, chunk.buf, "t");
+	strbuf_release(&chunk);
+	if (rc != LUA_OK) {
+		strbuf_adds(msg, lua_tostring(L, -1) ? lua_tostring(L, -1) : "cannot load");
+		lua_settop(L, 0);
+		return -1;
+	}
+	lua_dump(L, dump_writer, out, 1);
+	lua_settop(L, 0);
+	return 0;
+}
+
+static void emit_flow(emit_ctx *c, lua_State *L, const node *f, json_t *specs)
+{
+	static const char *const fallback[] = { "fallback", NULL };
+	const char *id = node_get_str(f, "id"), *script = node_get_str(f, "script");
+	if (!id || !script) {
+		emit_error(c, f, "emit-flow", "flow without %s", id ? "a script" : "an id");
+		return;
+	}
+	const named_doc *sd = project_script(c->p, script);
+	if (!sd) {
+		emit_error(c, node_get(f, "script"), "emit-flow", "flow '%s': no script '%s'", id, script);
+		return;
+	}
+	strbuf code = STRBUF_INIT, msg = STRBUF_INIT;
+	if (compile_flow(L, sd, &code, &msg) == 0) {
+		pack_writer_add(c->w, PACK_FLOWS, id, code.buf, code.len);
+		c->st.flows++;
+	} else {
+		emit_error(c, node_get(f, "script"), "emit-flow", "flow '%s' does not compile: %s", id, msg.buf);
+	}
+	strbuf_release(&code);
+	strbuf_release(&msg);
+	json_t *spec = to_json(c, f, "flow");
+	if (!spec)
+		return;
+	json_object_del(spec, "id");
+	json_object_del(spec, "script");
+	resolve_texts(c, spec, fallback);
+	json_object_set_new(specs, id, spec);
+}
+
+static void emit_flows(emit_ctx *c)
+{
+	const node *seq = node_get(c->e->resolved, "flows");
+	json_t *specs = json_object();
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		fprintf(stderr, "fatal: cannot create a Lua state\n");
+		abort();
+	}
+	for (size_t i = 0; seq && seq->kind == NODE_SEQ && i < seq->count; i++)
+		emit_flow(c, L, seq->items[i], specs);
+	lua_close(L);
+	add_json(c, PACK_FLOW_SPECS, "json", specs);
+}
+
+/* --- products ----------------------------------------------------------- */
+
+static const node *catalogue(const project *p)
+{
+	const node *cat = p->products;
+	if (cat && cat->kind == NODE_MAP)
+		cat = node_get(cat, "products");
+	return cat && cat->kind == NODE_SEQ ? cat : NULL;
+}
+
+static const node *catalogue_item(const node *cat, const char *id)
+{
+	for (size_t i = 0; cat && i < cat->count; i++)
+		if (node_is(node_get(cat->items[i], "id"), id))
+			return cat->items[i];
+	return NULL;
+}
+
+/* A listed product: the catalogue entry with the edition's item merged over it. */
+static json_t *product_json(emit_ctx *c, const node *cat, const node *item)
+{
+	const node *idn = item->kind == NODE_SCALAR ? item : node_get(item, "id");
+	if (!idn || idn->kind != NODE_SCALAR) {
+		emit_error(c, item, "emit-product", "product item without an id");
+		return NULL;
+	}
+	const node *base = catalogue_item(cat, idn->str);
+	json_t *j = base ? to_json(c, base, "product") : json_object();
+	if (!j)
+		return NULL;
+	if (!json_is_object(j))
+		json_decref(j), j = json_object();
+	json_object_set_new(j, "id", json_stringn(idn->str, idn->len));
+	if (item->kind == NODE_MAP) {
+		json_t *over = to_json(c, item, "product");
+		if (over && json_is_object(over))
+			json_object_update(j, over);
+		json_decref(over);
+	}
+	static const char *const texts[] = { "name", "description", "title", "text", "label",
+					     "hint", "caption", "body", "summary", NULL };
+	resolve_texts(c, j, texts);
+	return j;
+}
+
+static void emit_products(emit_ctx *c)
+{
+	const node *seq = node_get(c->e->resolved, "products");
+	const node *cat = catalogue(c->p);
+	json_t *arr = json_array();
+	for (size_t i = 0; seq && seq->kind == NODE_SEQ && i < seq->count; i++) {
+		json_t *j = product_json(c, cat, seq->items[i]);
+		if (j)
+			json_array_append_new(arr, j);
+	}
+	c->st.products = json_array_size(arr);
+	add_json(c, PACK_PRODUCTS, "json", arr);
+}
+
+/* --- one pack ----------------------------------------------------------- */
+
+int emit_pack(project *p, const edition *e, const unsigned char *sign_sk, strbuf *out,
+	      emit_stats *st)
+{
+	emit_ctx c = { .p = p, .e = e };
+	strbuf_reset(out);
+	if (!e->resolved || e->resolved->kind != NODE_MAP) {
+		emit_error(&c, NULL, "emit-edition", "edition '%s' was not resolved", e->id);
+		return -1;
+	}
+	const char *version = node_get_str(e->resolved, "version");
+	const char *min_client = node_get_str(e->resolved, "min_client");
+	if (!version) {
+		emit_error(&c, NULL, "emit-edition", "edition '%s' has no version", e->id);
+		return -1;
+	}
+	c.w = pack_writer_new(e->id, version, min_client ? min_client : version,
+			      LUA_VERSION_MAJOR "." LUA_VERSION_MINOR);
+	load_strings(&c);
+	emit_meta(&c);
+	emit_theme(&c);
+	emit_strings(&c);
+	emit_screens(&c);
+	emit_routes(&c);
+	emit_flows(&c);
+	emit_products(&c);
+	strbuf err = STRBUF_INIT;
+	if (!c.errors && pack_writer_finish(c.w, sign_sk, out, &err) < 0)
+		emit_error(&c, NULL, "emit-pack", "edition '%s': %s", e->id, err.buf);
+	strbuf_release(&err);
+	pack_writer_free(c.w);
+	json_decref(c.strings);
+	c.st.size = out->len;
+	if (st)
+		*st = c.st;
+	return c.errors ? -1 : 0;
+}
+
+char *emit_pack_name(const char *edition_id, const char *version)
+{
+	strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s-%s.pack", edition_id, version);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* --- the output directory ------------------------------------------------ */
+
+typedef struct built {
+	const edition *e;
+	const char *version;
+	char *file;
+	strbuf data;
+} built;
+
+static void build_error(project *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void build_error(project *p, const char *fmt, ...)
+{
+	char msg[PATH_MAX + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "output", "%s", msg);
+}
+
+/* Edition ids and versions become file names: letters, digits, '.', '_', '-' only. */
+static int file_name_safe(const char *s)
+{
+	if (!*s || *s == '.')
+		return 0;
+	for (; *s; s++)
+		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+		      ('0' <= *s && *s <= '9') || strchr("._-", *s)))
+			return 0;
+	return 1;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *tmp = xstrdup(path);
+	for (char *s = tmp + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+			free(tmp);
+			return -1;
+		}
+		*s = '/';
+	}
+	int rc = mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
+	free(tmp);
+	return rc;
+}
+
+static char *parent_of(const char *path)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	return n == 0 ? xstrdup(".") : xstrndup(path, n);
+}
+
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_synced(const char *dir, const char *name, const void *data, size_t len)
+{
+	strbuf path = STRBUF_INIT;
+	strbuf_addf(&path, "%s/%s", dir, name);
+	int fd = open(path.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	strbuf_release(&path);
+	if (fd < 0)
+		return -1;
+	const char *b = data;
+	while (len) {
+		ssize_t w = write(fd, b, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		b += w, len -= (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
+static void remove_tmp(const char *tmp, const built *b, size_t n)
+{
+	strbuf path = STRBUF_INIT;
+	for (size_t i = 0; i <= n; i++) {
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s", tmp, i < n ? b[i].file : "manifest.json");
+		unlink(path.buf);
+	}
+	strbuf_release(&path);
+	rmdir(tmp);
+}
+
+/* Renames tmp/name to out/name. */
+static int move_into(const char *tmp, const char *out, const char *name)
+{
+	strbuf from = STRBUF_INIT, to = STRBUF_INIT;
+	strbuf_addf(&from, "%s/%s", tmp, name);
+	strbuf_addf(&to, "%s/%s", out, name);
+	int rc = rename(from.buf, to.buf);
+	strbuf_release(&from);
+	strbuf_release(&to);
+	return rc;
+}
+
+/* Writes into a fresh directory beside out_dir, then moves the files into place. */
+static int write_output(project *p, const char *out_dir, built *b, size_t n, const strbuf *manifest)
+{
+	struct stat st;
+	int exists = stat(out_dir, &st) == 0;
+	if (exists && !S_ISDIR(st.st_mode)) {
+		build_error(p, "'%s' exists and is not a directory", out_dir);
+		return -1;
+	}
+	char *parent = parent_of(out_dir);
+	strbuf tmp = STRBUF_INIT;
+	strbuf_addf(&tmp, "%s/.editionc-tmp-XXXXXX", parent);
+	int rc = -1;
+	if (mkdir_p(parent) < 0 || !mkdtemp(tmp.buf)) {
+		build_error(p, "cannot create a temporary directory in '%s': %s", parent, strerror(errno));
+		goto done;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		const char *name = i < n ? b[i].file : "manifest.json";
+		const strbuf *data = i < n ? &b[i].data : manifest;
+		if (write_synced(tmp.buf, name, data->buf, data->len) < 0) {
+			build_error(p, "cannot write '%s/%s': %s", tmp.buf, name, strerror(errno));
+			remove_tmp(tmp.buf, b, n);
+			goto done;
+		}
+	}
+	fsync_path(tmp.buf, O_RDONLY | O_DIRECTORY);
+	if (!exists && rename(tmp.buf, out_dir) == 0) {
+		fsync_path(parent, O_RDONLY | O_DIRECTORY);
+		rc = 0;
+		goto done;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		const char *name = i < n ? b[i].file : "manifest.json";
+		if (move_into(tmp.buf, out_dir, name) < 0) {
+			build_error(p, "cannot move '%s' into '%s': %s", name, out_dir, strerror(errno));
+			remove_tmp(tmp.buf, b, n);
+			goto done;
+		}
+	}
+	fsync_path(out_dir, O_RDONLY | O_DIRECTORY);
+	rmdir(tmp.buf);
+	rc = 0;
+done:
+	strbuf_release(&tmp);
+	free(parent);
+	return rc;
+}
+
+static void manifest_json(const built *b, size_t n, strbuf *out)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		unsigned char h[crypto_hash_sha256_BYTES];
+		char hex[2 * sizeof(h) + 1];
+		crypto_hash_sha256(h, (const unsigned char *)b[i].data.buf, b[i].data.len);
+		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:s}",
+			"edition", b[i].e->id, "version", b[i].version, "file", b[i].file,
+			"size", (json_int_t)b[i].data.len, "sha256", hex));
+	}
+	json_t *m = json_pack("{s:o, s:i}", "editions", list, "format", PACK_FORMAT_VERSION);
+	canon_dump(m, out);
+	strbuf_addc(out, '\n');
+	json_decref(m);
+}
+
+static void progress_line(FILE *out, const edition *e, const char *version, const emit_stats *st)
+{
+	if (!out)
+		return;
+	fprintf(out, "compiled %s %s: %zu screen%s, %zu route%s, %zu flow%s (%.1f KiB)\n",
+		e->id, version, st->screens, st->screens == 1 ? "" : "s", st->routes,
+		st->routes == 1 ? "" : "s", st->flows, st->flows == 1 ? "" : "s", st->size / 1024.0);
+}
+
+/* Builds one edition into b; -1 after reporting. */
+static int build_one(project *p, const edition *e, const unsigned char *sign_sk, built *b, FILE *progress)
+{
+	emit_stats st;
+	b->e = e;
+	if (emit_pack(p, e, sign_sk, &b->data, &st) < 0)
+		return -1;
+	b->version = node_get_str(e->resolved, "version");
+	if (!file_name_safe(e->id) || !file_name_safe(b->version)) {
+		build_error(p, "edition '%s' version '%s' cannot name a file", e->id, b->version);
+		return -1;
+	}
+	b->file = emit_pack_name(e->id, b->version);
+	progress_line(progress, e, b->version, &st);
+	return 0;
+}
+
+int emit_build(project *p, const char *out_dir, const unsigned char *sign_sk, FILE *progress)
+{
+	built *b = xcalloc(p->n_editions ? p->n_editions : 1, sizeof(*b));
+	size_t n = 0;
+	int failed = 0;
+	for (size_t i = 0; i < p->n_editions; i++) {
+		if (p->editions[i]->abstract)
+			continue;
+		strbuf_init(&b[n].data);
+		if (build_one(p, p->editions[i], sign_sk, &b[n++], progress) < 0)
+			failed = 1;
+	}
+	if (!n && !failed) {
+		build_error(p, "no edition to build in '%s'", p->dir ? p->dir : ".");
+		failed = 1;
+	}
+	if (!failed) {
+		strbuf manifest = STRBUF_INIT;
+		manifest_json(b, n, &manifest);
+		failed = write_output(p, out_dir, b, n, &manifest) < 0;
+		strbuf_release(&manifest);
+	}
+	for (size_t i = 0; i < n; i++) {
+		strbuf_release(&b[i].data);
+		free(b[i].file);
+	}
+	free(b);
+	return failed ? -1 : 0;
+}
