@@ -38,6 +38,7 @@ typedef struct named_doc {     /* public */
 	node *doc;                  /* YAML documents; NULL for Lua scripts */
 	const char *text;           /* Lua script source; NULL for YAML */
 	size_t len;
+	const node *strings;        /* i18n only: flattened key -> scalar, cached by edition_strings */
 } named_doc;
 
 typedef struct project {       /* public */
