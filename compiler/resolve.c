@@ -414,12 +414,17 @@ static const char *suggest_id(const id_list *l, const char *id)
 	return s;
 }
 
+/* The message is head + 'id' + tail, then the suggestion if there is one. */
 static void report_unknown_item(merger *m, const id_list *l, const node *at, const char *code,
-				const char *what)
+				const char *head, const char *tail)
 {
 	const char *s = suggest_id(l, at->str);
-	diag_report(m->p->diag, DIAG_ERROR, at->pos, code, "%s '%s'%s%s%s", what, at->str,
-		    s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+	strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s'%s'%s", head, at->str, tail);
+	if (s)
+		strbuf_addf(&sb, "; did you mean '%s'?", s);
+	diag_report(m->p->diag, DIAG_ERROR, at->pos, code, "%s", sb.buf);
+	strbuf_release(&sb);
 }
 
 /*
@@ -440,7 +445,7 @@ static long placement(merger *m, const id_list *l, const node *item)
 	long at = id_find(l, anchor->str);
 	if (at < 0) {
 		report_unknown_item(m, l, anchor, "unknown-anchor-item",
-				    before ? "no item to place before:" : "no item to place after:");
+				    "unknown item ", before ? " in 'before'" : " in 'after'");
 		return (long)l->n;
 	}
 	return before ? at : at + 1;
@@ -455,7 +460,7 @@ static void apply_item(merger *m, id_list *l, node *item)
 	if (node_as_bool(node_get(item, "remove"), &remove) == 0 && remove) {
 		if (at < 0)
 			report_unknown_item(m, l, node_get(item, "id"), "unknown-remove-item",
-					    "cannot remove: no inherited item has the id");
+					    "cannot remove ", ": no inherited item has this id");
 		else
 			id_remove(l, (size_t)at);
 		return;
@@ -493,9 +498,10 @@ static node *merge_id_list(merger *m, const node *base, node *own)
 	return out;
 }
 
+/* Keys each edition has for itself; a derived edition never inherits them. */
 static int edition_own_key(const node *key)
 {
-	return node_is(key, "edition") || node_is(key, "abstract");
+	return node_is(key, "edition") || node_is(key, "extends") || node_is(key, "abstract");
 }
 
 static long key_index(const node *map, const char *key)
@@ -506,22 +512,31 @@ static long key_index(const node *map, const char *key)
 	return -1;
 }
 
-/* Base keys first, in the base's order, then the keys only this edition has. */
+/*
+ * Base keys first, in the base's order, then the keys only this edition has. At
+ * the top of an edition (top), its own identity keys come first and the base's
+ * are skipped.
+ */
 static node *merge_map(merger *m, const node *base, node *own, int top)
 {
 	arena *a = m->p->arena;
 	node *out = node_new_map(a, own->pos);
 	out->tag = own->tag;
+	for (size_t i = 0; top && i < own->count; i++)
+		if (edition_own_key(own->keys[i]))
+			node_map_push(a, out, own->keys[i], merge_value(m, NULL, own->items[i]));
 	for (size_t i = 0; base && i < base->count; i++) {
 		const node *k = base->keys[i];
 		long mine = key_index(own, k->str);
+		if (top && edition_own_key(k))
+			continue;
 		if (mine >= 0)
 			node_map_push(a, out, own->keys[mine], merge_value(m, base->items[i], own->items[mine]));
-		else if (!(top && edition_own_key(k)))
+		else
 			node_map_push(a, out, base->keys[i], inherit_copy(a, base->items[i]));
 	}
 	for (size_t i = 0; i < own->count; i++)
-		if (key_index(base, own->keys[i]->str) < 0)
+		if (key_index(base, own->keys[i]->str) < 0 && !(top && edition_own_key(own->keys[i])))
 			node_map_push(a, out, own->keys[i], merge_value(m, NULL, own->items[i]));
 	return out;
 }

@@ -1,0 +1,1 @@
+return function(params, ctx) return {} end
