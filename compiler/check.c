@@ -17,7 +17,7 @@
  * edition costs O(refs log names); "did you mean" runs only on a miss. Values that
  * are not scalars where a name is expected are left to the schema.
  */
-#include "check.h"
+#include "check_common.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -188,10 +188,13 @@ typedef struct check_ctx {
 	const node *field_flows[2];  /* the screen's flow and result_of flow */
 } check_ctx;
 
+/* Attributes that hold string keys (components.xsd: type text_key) and bindings. */
 static const char *const text_keys[] = {
-	"title", "text", "label", "hint", "placeholder", "caption", "body",
+	"title", "text", "label", "hint", "placeholder", "caption", "body", "empty", "submit",
 };
-static const char *const binding_keys[] = { "value", "items", "bind", "series" };
+static const char *const binding_keys[] = {
+	"value", "items", "bind", "series", "badge", "page", "pages",
+};
 static const char *const filters[] = { "money", "date", "percent", "mask" };
 
 static int in_list(const char *s, const char *const *list, size_t n)
@@ -327,8 +330,13 @@ static void check_flows(check_ctx *c)
 {
 	for (size_t i = 0; c->flows && i < c->flows->count; i++) {
 		const node *f = c->flows->items[i];
-		string_check(c, node_get(f, "fallback"), owner_of(c, "flow", f));
-		string_check(c, node_get(f, "title"), owner_of(c, "flow", f));
+		const char *owner = owner_of(c, "flow", f);
+		string_check(c, node_get(f, "fallback"), owner);
+		for (int k = 0; k < 2; k++) {
+			const node *fields = node_get(f, k ? "returns" : "params");
+			for (size_t j = 0; fields && fields->kind == NODE_SEQ && j < fields->count; j++)
+				string_check(c, node_get(fields->items[j], "label"), owner);
+		}
 	}
 	check_money(c);
 }
@@ -342,6 +350,7 @@ static void check_products(check_ctx *c)
 		const node *id = check_product_ref(list->items[i]);
 		if (!ref_check(c, id, &c->products_n, "unknown-product", "product", owner) || !id)
 			continue;
+		string_check(c, node_get(list->items[i], "badge"), owner);
 		/* the catalogue's name of a listed product is a string of this edition too */
 		const node *prod = check_find_by_id(cat, id->str);
 		string_check(c, node_get(prod, "name"), arena_printf(c->p->arena, "product '%s'", id->str));
@@ -551,6 +560,8 @@ static void screen_walk(check_ctx *c, const node *n, const char *owner)
 				bindings_scan(c, v);
 			else if (comp && (!strcmp(key, "to") || !strcmp(key, "action")))
 				ref_check(c, v, &c->routes_n, "unknown-route", "route", owner);
+			else if (comp && !strcmp(key, "product"))
+				ref_check(c, v, &c->products_n, "unknown-product", "product", owner);
 		}
 		if (comp && !strcmp(comp, "form"))
 			form_check(c, n);
@@ -753,14 +764,15 @@ static void check_scripts(check_ctx *c)
 		const node *f = c->flows->items[i], *script = node_get(f, "script");
 		if (!script || script->kind != NODE_SCALAR)
 			continue;
-		const char *owner = owner_of(c, "flow", f);
-		if (!ref_check(c, script, &c->scripts_n, "unknown-script", "script", owner))
-			continue;
 		const named_doc *doc = project_script(c->p, script->str);
+		if (!doc) {
+			ref_check(c, script, &c->scripts_n, "unknown-script", "script", owner_of(c, "flow", f));
+			continue;
+		}
 		size_t j = 0;
 		while (j < n_done && done[j] != doc)
 			j++;
-		if (!doc || j < n_done)
+		if (j < n_done)
 			continue;
 		done[n_done++] = doc;
 		lua_compile(c, doc, script, node_get_str(f, "id"));
@@ -778,8 +790,8 @@ static void ctx_init(check_ctx *c, project *p, const edition *e)
 	c->screens = node_get(c->root, "screens");
 	c->routes = node_get(c->root, "routes");
 	c->flows = node_get(c->root, "flows");
-	c->strings = edition_strings(p, e);
 	c->locale = node_get_str(c->root, "locale");
+	c->strings = c->locale ? edition_strings(p, e) : NULL;   /* a base may leave it open */
 	c->routes_n = names_of_ids(p->arena, c->routes);
 	c->screens_n = names_of_ids(p->arena, c->screens);
 	c->flows_n = names_of_ids(p->arena, c->flows);
@@ -794,7 +806,9 @@ int check_edition(project *p, const edition *e)
 		return 0;
 	check_ctx c;
 	ctx_init(&c, p, e);
-	string_check(&c, node_get(c.root, "title"), arena_printf(p->arena, "edition '%s'", e->id));
+	const char *owner = arena_printf(p->arena, "edition '%s'", e->id);
+	string_check(&c, node_get(c.root, "title"), owner);
+	string_check(&c, node_get(node_get(c.root, "contact"), "hours"), owner);
 	check_routes(&c);
 	check_flows(&c);
 	check_products(&c);

@@ -16,7 +16,7 @@
  * (a colour that is not #RRGGBB, a string font_scale) are the schema's errors and
  * are skipped here rather than reported twice.
  */
-#include "check.h"
+#include "check_common.h"
 
 #include <math.h>
 #include <string.h>

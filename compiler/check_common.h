@@ -1,5 +1,5 @@
 /*
- * check.h: helpers shared by the meaning checks (check.c) and the
+ * check_common.h: helpers shared by the meaning checks (check.c) and the
  * edition policies (policy.c). Private to those files; the phases themselves are
  * declared in model.h.
  *
@@ -7,8 +7,8 @@
  * at the offending value's position and adds the value's inheritance chain as
  * notes, so no caller can forget either.
  */
-#ifndef CHECK_H
-#define CHECK_H
+#ifndef CHECK_COMMON_H
+#define CHECK_COMMON_H
 
 #include "model.h"
 
