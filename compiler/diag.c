@@ -349,7 +349,8 @@ static int char_width(uint32_t c)
  * Prints the source line with tabs expanded and returns, in *caret, the display
  * column (0-based) of character col (1-based); past the end it is the line's end.
  */
-static void print_source_line(FILE *out, const char *line, size_t n, int col, size_t *caret)
+static void print_source_line(FILE *out, const char *line, size_t n, int col, size_t *caret,
+			      const char *tail)
 {
 	size_t cell = 0, chars = 0, i = 0;
 	*caret = SIZE_MAX;
@@ -369,10 +370,40 @@ static void print_source_line(FILE *out, const char *line, size_t n, int col, si
 		i += len;
 		chars++;
 	}
+	fputs(tail, out);
 	fputc('\n', out);
 	if (*caret == SIZE_MAX)
 		*caret = cell;
 }
+
+/* Byte offset of the character after `chars` characters from i (or of the end). */
+static size_t skip_chars(const char *line, size_t n, size_t i, size_t chars)
+{
+	while (i < n && chars--) {
+		uint32_t cp;
+		i += utf8_next((const unsigned char *)line + i, n - i, &cp);
+	}
+	return i;
+}
+
+/* Back from i by up to `chars` characters (continuation bytes are not characters). */
+static size_t back_chars(const char *line, size_t i, size_t chars)
+{
+	while (i > 0 && chars) {
+		i--;
+		if (((unsigned char)line[i] & 0xc0) != 0x80)
+			chars--;
+	}
+	return i;
+}
+
+/*
+ * The source line and a caret under pos.col. A very long line (minified input, a
+ * wall of brackets) is cut to SNIPPET_CONTEXT characters either side of the
+ * column, with "..." where text was left out.
+ */
+#define SNIPPET_LONG 240
+#define SNIPPET_CONTEXT 60
 
 static void print_snippet(const diag_ctx *d, FILE *out, src_pos pos, int color)
 {
@@ -387,15 +418,28 @@ static void print_snippet(const diag_ctx *d, FILE *out, src_pos pos, int color)
 		end--;
 	if (end == start && start == s->len && pos.line > 1)
 		return;                 /* the empty "line" after a final newline */
+	const char *line = s->text + start;
+	size_t n = end - start, from = 0, to = n;
+	int col = pos.col;
+	if (n > SNIPPET_LONG && col > 0) {
+		size_t at = skip_chars(line, n, 0, (size_t)col - 1);
+		from = back_chars(line, at, SNIPPET_CONTEXT);
+		to = skip_chars(line, n, at, SNIPPET_CONTEXT);
+		col = 1;
+		for (size_t i = from; i < at; i++)
+			col += ((unsigned char)line[i] & 0xc0) != 0x80;
+	}
 	char num[32];
 	int width = snprintf(num, sizeof num, "%d", pos.line);
 	if (width < 5)
 		width = 5;
-	fprintf(out, "%*d | ", width, pos.line);
+	fprintf(out, "%*d | %s", width, pos.line, from > 0 ? "..." : "");
 	size_t caret;
-	print_source_line(out, s->text + start, end - start, pos.col, &caret);
+	print_source_line(out, line + from, to - from, col, &caret, to < n ? "..." : "");
 	if (pos.col < 1)
 		return;
+	if (from > 0)
+		caret += 3;
 	fprintf(out, "%*s | %*s%s^%s\n", width, "", (int)caret, "",
 		color ? "\033[1;32m" : "", color ? "\033[0m" : "");
 }
