@@ -1,0 +1,1205 @@
+/*
+ * validate: the resolved edition against schemas/edition.xsd (which includes
+ * schemas/components.xsd), with messages a product owner can act on.
+ *
+ * YAML -> XML. The resolved tree is rebuilt as a libxml2 document:
+ *   - the edition's root map is the element <edition>;
+ *   - in a map, a key with a scalar value becomes an attribute, a key with a map
+ *     or a list becomes a child element named after the key;
+ *   - a list under key K is the element <K> with one child per item: items of
+ *     screens, routes, flows, params/returns/fields and products are <screen>,
+ *     <route>, <flow>, <field>, <product>; other items are <item> (a scalar item
+ *     as its text);
+ *   - items of `layout` and `children` are components: `{component: NAME, ...}`
+ *     becomes the element <NAME> (so components.xsd types each component's own
+ *     keys), its `children` its child elements;
+ *   - maps whose keys the author chooses (any element whose schema type declares
+ *     <entry>: features, limits, fees, strings) become one
+ *     <entry key=".." value=".."/> per key, nested maps joined with '.'.
+ * Every element and attribute built carries an `origin` in its `_private` field
+ * (never node->line, which stops at 65535): the YAML key and value it came from.
+ *
+ * Errors. Keys that would become child elements are checked while building (an
+ * unknown key, a map where a single value belongs, an unknown component, children
+ * under a leaf component): those are reported here and left out of the document,
+ * so the schema still checks everything around them. Then libxml2 validates with
+ * structured errors; each error's node leads back to the YAML through `origin`,
+ * and its wording is replaced by ours, built from what the schema says about that
+ * key. libxml2 stops checking an element's content at the first unexpected child,
+ * so such children are removed and the document validated again (a few passes at
+ * most), keeping one copy of each message.
+ *
+ * Reading the schema. To name the keys allowed somewhere ("did you mean"), to say
+ * what a value should look like, and to know which keys hold numbers or booleans
+ * (a quoted "16" is a string, not a number: after validation every such value
+ * written quoted is an error), this file reads the XSD documents itself. It
+ * understands the subset the schemas use: global and local element/attribute
+ * declarations (name, ref, type, use, minOccurs), complexType with sequence, choice,
+ * all, group and attributeGroup references and complexContent extension, simpleType
+ * restrictions with their facets, xs:include, and <xs:appinfo> under a simpleType as
+ * the phrase messages use ("a colour like #1A2B3C").
+ *
+ * The schemas are parsed once per process and kept for the next edition.
+ */
+#include "model.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+#define XS_NS "http://www.w3.org/2001/XMLSchema"
+#define MAX_XSD_DOCS 8
+#define MAX_XSD_DEPTH 64
+#define MAX_PASSES 16
+#define MAX_ENUMS 64
+#define MAX_NAMES 256
+
+/* ---------------------------------------------------------------- schema cache */
+
+typedef struct schema_set {
+	char *dir;                  /* the schema_dir it was loaded from */
+	xmlSchemaPtr schema;
+	xmlDocPtr docs[MAX_XSD_DOCS];
+	size_t n_docs;
+	char *error;                /* why loading failed; NULL when loaded */
+	const char *components[MAX_NAMES];   /* names in the group "component" */
+	size_t n_components;
+} schema_set;
+
+static schema_set cache;
+
+static int streq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+static int is_xs(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       xmlStrEqual(n->ns->href, BAD_CAST XS_NS) && xmlStrEqual(n->name, BAD_CAST name);
+}
+
+/* An attribute of an XSD node, pointing into the document (no copy to free). */
+static const char *prop(const xmlNode *n, const char *name)
+{
+	xmlAttrPtr a = n ? xmlHasProp((xmlNodePtr)n, BAD_CAST name) : NULL;
+	if (!a || !a->children || a->children->type != XML_TEXT_NODE)
+		return NULL;
+	return (const char *)a->children->content;
+}
+
+static int is_builtin(const char *qname)
+{
+	return qname && !strncmp(qname, "xs:", 3);
+}
+
+/* A global declaration of the given XSD kind ("element", "simpleType", ...). */
+static const xmlNode *xsd_global(const char *kind, const char *qname)
+{
+	if (!qname || is_builtin(qname))
+		return NULL;
+	const char *colon = strchr(qname, ':');
+	const char *name = colon ? colon + 1 : qname;
+	for (size_t i = 0; i < cache.n_docs; i++) {
+		const xmlNode *root = xmlDocGetRootElement(cache.docs[i]);
+		for (const xmlNode *c = root ? root->children : NULL; c; c = c->next)
+			if (is_xs(c, kind) && streq(prop(c, "name"), name))
+				return c;
+	}
+	return NULL;
+}
+
+static void parse_error(void *ctx, xmlErrorPtr err)
+{
+	char **out = ctx;
+	if (*out || !err || !err->message)
+		return;
+	size_t n = strlen(err->message);
+	while (n && (err->message[n - 1] == '\n' || err->message[n - 1] == '.'))
+		n--;
+	*out = xstrndup(err->message, n);
+}
+
+static int load_xsd_doc(schema_set *s, const char *dir, const char *file, int depth)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", dir, file) < 0)
+		abort();
+	for (size_t i = 0; i < s->n_docs; i++)
+		if (streq((const char *)s->docs[i]->URL, path)) {
+			free(path);
+			return 0;
+		}
+	xmlDocPtr doc = s->n_docs < MAX_XSD_DOCS && depth < 8 ?
+		xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING) : NULL;
+	if (!doc) {
+		if (asprintf(&s->error, "cannot read the schema '%s'", path) < 0)
+			abort();
+		free(path);
+		return -1;
+	}
+	free(path);
+	s->docs[s->n_docs++] = doc;
+	for (const xmlNode *c = xmlDocGetRootElement(doc)->children; c; c = c->next)
+		if (is_xs(c, "include") && prop(c, "schemaLocation") &&
+		    load_xsd_doc(s, dir, prop(c, "schemaLocation"), depth + 1) < 0)
+			return -1;
+	return 0;
+}
+
+static void schema_release(schema_set *s)
+{
+	if (s->schema)
+		xmlSchemaFree(s->schema);
+	for (size_t i = 0; i < s->n_docs; i++)
+		xmlFreeDoc(s->docs[i]);
+	free(s->dir);
+	free(s->error);
+	memset(s, 0, sizeof *s);
+}
+
+static void collect_components(schema_set *s);
+
+/* The compiled schema and its documents for dir, loaded on first use. */
+static const schema_set *schema_get(const char *dir)
+{
+	if (cache.dir && streq(cache.dir, dir))
+		return &cache;
+	schema_release(&cache);
+	cache.dir = xstrdup(dir);
+	if (load_xsd_doc(&cache, dir, "edition.xsd", 0) < 0)
+		return &cache;
+	char *path = NULL;
+	if (asprintf(&path, "%s/edition.xsd", dir) < 0)
+		abort();
+	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
+	char *err = NULL;
+	xmlSchemaSetParserStructuredErrors(pc, parse_error, &err);
+	cache.schema = xmlSchemaParse(pc);
+	xmlSchemaFreeParserCtxt(pc);
+	if (!cache.schema) {
+		if (asprintf(&cache.error, "the schema '%s' is broken: %s", path,
+			     err ? err : "libxml2 could not compile it") < 0)
+			abort();
+	}
+	free(err);
+	free(path);
+	if (cache.schema)
+		collect_components(&cache);
+	return &cache;
+}
+
+/* ---------------------------------------------------------------- reading the XSD */
+
+typedef enum xsd_kind { XSD_ELEMENT, XSD_ATTRIBUTE } xsd_kind;
+
+/* A visit of the keys a complex type allows; visit returns 1 to stop. */
+typedef struct xsd_walk {
+	int (*visit)(struct xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required);
+	xsd_kind want_kind;
+	const char *want;
+	const xmlNode *found;
+	const char *names[MAX_NAMES];
+	size_t n_names;
+} xsd_walk;
+
+static const char *decl_name(const xmlNode *decl, const char *kind)
+{
+	const char *name = prop(decl, "name");
+	if (!name) {
+		const xmlNode *g = xsd_global(kind, prop(decl, "ref"));
+		name = g ? prop(g, "name") : NULL;
+	}
+	return name;
+}
+
+static int walk_content(xsd_walk *w, const xmlNode *n, int optional, int depth)
+{
+	if (!n || depth > MAX_XSD_DEPTH)
+		return 0;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
+			continue;
+		int opt = optional || is_xs(c, "choice") || streq(prop(c, "minOccurs"), "0");
+		if (is_xs(c, "element")) {
+			const char *name = decl_name(c, "element");
+			if (name && w->visit(w, XSD_ELEMENT, name, c, !opt))
+				return 1;
+		} else if (is_xs(c, "attribute")) {
+			const char *name = decl_name(c, "attribute");
+			if (name && w->visit(w, XSD_ATTRIBUTE, name, c, streq(prop(c, "use"), "required")))
+				return 1;
+		} else if (is_xs(c, "group") || is_xs(c, "attributeGroup")) {
+			if (walk_content(w, xsd_global((const char *)c->name, prop(c, "ref")), opt, depth + 1))
+				return 1;
+		} else if (is_xs(c, "extension")) {
+			if (walk_content(w, xsd_global("complexType", prop(c, "base")), opt, depth + 1) ||
+			    walk_content(w, c, opt, depth + 1))
+				return 1;
+		} else if (is_xs(c, "sequence") || is_xs(c, "choice") || is_xs(c, "all") ||
+			   is_xs(c, "complexContent")) {
+			if (walk_content(w, c, opt, depth + 1))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int visit_find(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
+{
+	if (kind != w->want_kind || !streq(name, w->want))
+		return 0;
+	w->found = decl;
+	return 1;
+}
+
+/* The declaration of a key allowed by a complex type, or NULL. */
+static const xmlNode *type_child(const xmlNode *type, xsd_kind kind, const char *name)
+{
+	if (!type || !is_xs(type, "complexType"))
+		return NULL;
+	xsd_walk w = { .visit = visit_find, .want_kind = kind, .want = name };
+	walk_content(&w, type, 0, 0);
+	return w.found;
+}
+
+static int visit_collect(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
+{
+	if (w->want && !(kind == w->want_kind && required))
+		return 0;
+	for (size_t i = 0; i < w->n_names; i++)
+		if (streq(w->names[i], name))
+			return 0;
+	if (w->n_names < MAX_NAMES)
+		w->names[w->n_names++] = name;
+	return 0;
+}
+
+/* Every key a complex type allows; with only_required, the required keys of that kind. */
+static void type_names(const xmlNode *type, xsd_walk *w, int only_required, xsd_kind kind)
+{
+	memset(w, 0, sizeof *w);
+	w->visit = visit_collect;
+	w->want = only_required ? "" : NULL;
+	w->want_kind = kind;
+	if (type && is_xs(type, "complexType"))
+		walk_content(w, type, 0, 0);
+}
+
+/* A declaration's type: a complexType or simpleType node, or NULL for a built-in type. */
+static const xmlNode *decl_type(const xmlNode *decl)
+{
+	for (int i = 0; decl && prop(decl, "ref") && i < 8; i++)
+		decl = xsd_global((const char *)decl->name, prop(decl, "ref"));
+	if (!decl)
+		return NULL;
+	const char *t = prop(decl, "type");
+	if (t) {
+		const xmlNode *ct = xsd_global("complexType", t);
+		return ct ? ct : xsd_global("simpleType", t);
+	}
+	for (const xmlNode *c = decl->children; c; c = c->next)
+		if (is_xs(c, "complexType") || is_xs(c, "simpleType"))
+			return c;
+	return NULL;
+}
+
+static void collect_components(schema_set *s)
+{
+	xsd_walk w;
+	memset(&w, 0, sizeof w);
+	w.visit = visit_collect;
+	walk_content(&w, xsd_global("group", "component"), 0, 0);
+	memcpy(s->components, w.names, w.n_names * sizeof w.names[0]);
+	s->n_components = w.n_names;
+}
+
+static int is_component(const char *name)
+{
+	for (size_t i = 0; i < cache.n_components; i++)
+		if (streq(cache.components[i], name))
+			return 1;
+	return 0;
+}
+
+/* Whether a component's type lets it hold other components. */
+static int is_container(const char *component)
+{
+	const xmlNode *type = decl_type(xsd_global("element", component));
+	return cache.n_components && type_child(type, XSD_ELEMENT, cache.components[0]) != NULL;
+}
+
+/* A list-like type: no attributes, a repeated content. */
+static int type_is_list(const xmlNode *type)
+{
+	xsd_walk w;
+	type_names(type, &w, 0, XSD_ATTRIBUTE);
+	for (size_t i = 0; i < w.n_names; i++)
+		if (type_child(type, XSD_ATTRIBUTE, w.names[i]))
+			return 0;
+	return type && is_xs(type, "complexType");
+}
+
+typedef struct simple_info {
+	const char *builtin;        /* local name of the xs: type at the root of the chain */
+	const char *phrase;         /* <xs:appinfo> of the nearest type that has one */
+	const char *min, *max, *pattern, *min_len, *max_len;
+	const char *enums[MAX_ENUMS];
+	size_t n_enums;
+} simple_info;
+
+static const char *appinfo(const xmlNode *type)
+{
+	for (const xmlNode *a = type->children; a; a = a->next)
+		if (is_xs(a, "annotation"))
+			for (const xmlNode *i = a->children; i; i = i->next)
+				if (is_xs(i, "appinfo") && i->children && i->children->type == XML_TEXT_NODE)
+					return (const char *)i->children->content;
+	return NULL;
+}
+
+static void take_facets(const xmlNode *r, simple_info *si)
+{
+	int had_enums = si->n_enums > 0;
+	for (const xmlNode *f = r->children; f; f = f->next) {
+		const char *v = prop(f, "value");
+		if (is_xs(f, "minInclusive") && !si->min)
+			si->min = v;
+		else if (is_xs(f, "maxInclusive") && !si->max)
+			si->max = v;
+		else if (is_xs(f, "pattern") && !si->pattern)
+			si->pattern = v;
+		else if (is_xs(f, "minLength") && !si->min_len)
+			si->min_len = v;
+		else if (is_xs(f, "maxLength") && !si->max_len)
+			si->max_len = v;
+		else if (is_xs(f, "enumeration") && !had_enums && si->n_enums < MAX_ENUMS)
+			si->enums[si->n_enums++] = v;
+	}
+}
+
+/* What the schema says about a simple value: facets of the most derived type win. */
+static void simple_info_of(const xmlNode *decl, simple_info *si)
+{
+	memset(si, 0, sizeof *si);
+	for (int i = 0; decl && prop(decl, "ref") && i < 8; i++)
+		decl = xsd_global((const char *)decl->name, prop(decl, "ref"));
+	if (!decl)
+		return;
+	if (is_builtin(prop(decl, "type"))) {
+		si->builtin = prop(decl, "type") + 3;
+		return;
+	}
+	const xmlNode *st = decl_type(decl);
+	for (int depth = 0; st && is_xs(st, "simpleType") && depth < MAX_XSD_DEPTH; depth++) {
+		if (!si->phrase)
+			si->phrase = appinfo(st);
+		const xmlNode *r = st->children;
+		while (r && !is_xs(r, "restriction"))
+			r = r->next;
+		if (!r)
+			return;
+		take_facets(r, si);
+		const char *base = prop(r, "base");
+		if (is_builtin(base)) {
+			si->builtin = base + 3;
+			return;
+		}
+		if (base) {
+			st = xsd_global("simpleType", base);
+		} else {
+			st = r->children;
+			while (st && !is_xs(st, "simpleType"))
+				st = st->next;
+		}
+	}
+}
+
+/* 'i' integers, 'd' other numbers, 'b' booleans, 's' anything else. */
+static char builtin_class(const char *b)
+{
+	static const char *const ints[] = { "integer", "long", "int", "short", "byte",
+		"nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
+		"unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte" };
+	if (!b)
+		return 's';
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+		if (streq(b, ints[i]))
+			return 'i';
+	if (streq(b, "decimal") || streq(b, "float") || streq(b, "double"))
+		return 'd';
+	return streq(b, "boolean") ? 'b' : 's';
+}
+
+/* ---------------------------------------------------------------- building */
+
+typedef struct origin {
+	const node *key;            /* the YAML key; NULL for the root, list items, entries' value */
+	const node *value;          /* the YAML value the element or attribute was made from */
+	const char *list;           /* list items: the key of their list */
+	size_t index;               /* list items: 0-based */
+	int component;              /* made from a layout item */
+	int reported;               /* an error was reported about this value */
+	int decl_done;
+	const xmlNode *decl;        /* elements: the schema's declaration, once looked up */
+} origin;
+
+typedef struct pending {
+	src_pos pos;
+	const char *code;
+	char *msg;
+	const node *value;          /* for the inheritance notes */
+	size_t seq;
+} pending;
+
+typedef struct vctx {
+	project *p;
+	const edition *e;
+	xmlDocPtr doc;
+	pending *out;
+	size_t n_out, cap_out;
+	xmlNodePtr *drop;           /* unexpected elements, removed before the next pass */
+	size_t n_drop, cap_drop;
+} vctx;
+
+static void add(vctx *v, src_pos pos, const node *value, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void add(vctx *v, src_pos pos, const node *value, const char *code, const char *fmt, ...)
+{
+	strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (!pos.file)
+		pos.file = v->e->path;
+	for (size_t i = 0; i < v->n_out; i++) {
+		pending *o = &v->out[i];
+		if (o->pos.line == pos.line && o->pos.col == pos.col && streq(o->pos.file, pos.file) &&
+		    streq(o->msg, sb.buf)) {
+			strbuf_release(&sb);
+			return;
+		}
+	}
+	if (v->n_out == v->cap_out) {
+		v->cap_out = v->cap_out ? 2 * v->cap_out : 16;
+		v->out = xrealloc(v->out, v->cap_out * sizeof *v->out);
+	}
+	v->out[v->n_out] = (pending){ pos, code, strbuf_detach(&sb, NULL), value, v->n_out };
+	v->n_out++;
+}
+
+static origin *origin_new(vctx *v, const node *key, const node *value)
+{
+	origin *o = arena_alloc(v->p->arena, sizeof *o);
+	o->key = key;
+	o->value = value;
+	return o;
+}
+
+static origin *origin_of(const xmlNode *n)
+{
+	return n ? n->_private : NULL;
+}
+
+static const xmlNode *decl_of(const xmlNode *el)
+{
+	origin *o = origin_of(el);
+	if (!el || el->type != XML_ELEMENT_NODE)
+		return NULL;
+	if (o && o->decl_done)
+		return o->decl;
+	const xmlNode *d;
+	if (!el->parent || el->parent->type != XML_ELEMENT_NODE)
+		d = xsd_global("element", (const char *)el->name);
+	else
+		d = type_child(decl_type(decl_of(el->parent)), XSD_ELEMENT, (const char *)el->name);
+	if (o) {
+		o->decl = d;
+		o->decl_done = 1;
+	}
+	return d;
+}
+
+static const xmlNode *type_of(const xmlNode *el)
+{
+	return decl_type(decl_of(el));
+}
+
+static xmlNodePtr new_element(vctx *v, xmlNodePtr parent, const char *name, origin *o)
+{
+	xmlNodePtr el = xmlNewDocNode(v->doc, NULL, BAD_CAST name, NULL);
+	if (!el)
+		abort();
+	el->_private = o;
+	xmlAddChild(parent, el);
+	return el;
+}
+
+static int valid_name(const node *k)
+{
+	return k && k->kind == NODE_SCALAR && k->len == strlen(k->str) &&
+	       xmlValidateNCName(BAD_CAST k->str, 0) == 0;
+}
+
+static const char *kind_text(const node *n)
+{
+	return n->kind == NODE_MAP ? "a map" : n->kind == NODE_SEQ ? "a list" : "a single value";
+}
+
+/* "theme", "button", "route 'transfer'", "the edition": where a key sits, for messages. */
+static const char *where(vctx *v, const xmlNode *el)
+{
+	origin *o = origin_of(el);
+	if (!el->parent || el->parent->type != XML_ELEMENT_NODE)
+		return "the edition";
+	if (o && o->component)
+		return (const char *)el->name;
+	if (o && o->list) {
+		const char *id = o->value ? node_get_str(o->value, "id") : NULL;
+		if (id)
+			return arena_printf(v->p->arena, "%s '%s'", (const char *)el->name, id);
+		return arena_printf(v->p->arena, "item %zu of '%s'", o->index + 1, o->list);
+	}
+	return o && o->key ? o->key->str : (const char *)el->name;
+}
+
+static void unknown_key(vctx *v, const xmlNode *el, const node *key, const node *value)
+{
+	xsd_walk w;
+	type_names(type_of(el), &w, 0, XSD_ELEMENT);
+	origin *o = origin_of(el);
+	if (o && o->component && w.n_names < MAX_NAMES)
+		w.names[w.n_names++] = "component";
+	if (o && o->component && is_container((const char *)el->name) && w.n_names < MAX_NAMES)
+		w.names[w.n_names++] = "children";
+	const char *word = key->kind == NODE_SCALAR ? key->str : "?";
+	const char *hint = diag_suggest(word, w.names, w.n_names);
+	if (key->kind != NODE_SCALAR)
+		add(v, key->pos, value, "unknown-key", "a key in %s must be a plain name, found %s",
+		    where(v, el), kind_text(key));
+	else if (hint)
+		add(v, key->pos, value, "unknown-key", "unknown key '%s' in %s; did you mean '%s'?",
+		    word, where(v, el), hint);
+	else
+		add(v, key->pos, value, "unknown-key", "unknown key '%s' in %s", word, where(v, el));
+}
+
+/* A map or list value under el: 1 when the schema declares it there, else reported. */
+static int child_allowed(vctx *v, const xmlNode *el, const node *key, const node *value)
+{
+	const xmlNode *type = type_of(el);
+	if (!type)
+		return 1;
+	const xmlNode *child = type_child(type, XSD_ELEMENT, key->str);
+	if (child) {
+		int list = type_is_list(decl_type(child));
+		if (list == (value->kind == NODE_SEQ))
+			return 1;
+		add(v, value->pos, value, "schema-type", "'%s' must be %s, found %s", key->str,
+		    list ? "a list" : "a map", kind_text(value));
+		return 0;
+	}
+	if (type_child(type, XSD_ATTRIBUTE, key->str))
+		add(v, value->pos, value, "schema-type", "'%s' must be a single value, found %s",
+		    key->str, kind_text(value));
+	else
+		unknown_key(v, el, key, value);
+	return 0;
+}
+
+static void build_map(vctx *v, xmlNodePtr el, const node *map);
+static void build_seq(vctx *v, xmlNodePtr list, const char *key, const node *seq);
+
+static void build_entries(vctx *v, xmlNodePtr el, const node *map, const char *prefix)
+{
+	for (size_t i = 0; i < map->count; i++) {
+		const node *k = map->keys[i], *val = map->items[i];
+		if (k->kind != NODE_SCALAR) {
+			unknown_key(v, el, k, val);
+			continue;
+		}
+		const char *name = prefix ? arena_printf(v->p->arena, "%s.%s", prefix, k->str) : k->str;
+		if (val->kind == NODE_MAP) {
+			build_entries(v, el, val, name);
+			continue;
+		}
+		if (val->kind == NODE_SEQ) {
+			add(v, val->pos, val, "schema-type", "'%s' must be a single value, found a list", name);
+			continue;
+		}
+		origin *eo = origin_new(v, k, val);
+		xmlNodePtr entry = new_element(v, el, "entry", eo);
+		xmlAttrPtr ka = xmlNewProp(entry, BAD_CAST "key", BAD_CAST name);
+		xmlAttrPtr va = xmlNewProp(entry, BAD_CAST "value", BAD_CAST val->str);
+		ka->_private = origin_new(v, k, k);
+		va->_private = origin_new(v, k, val);
+	}
+}
+
+/* The element name of a list's map items. */
+static const char *item_element(const char *list)
+{
+	static const char *const names[][2] = {
+		{ "screens", "screen" }, { "routes", "route" }, { "flows", "flow" },
+		{ "params", "field" }, { "returns", "field" }, { "fields", "field" },
+		{ "products", "product" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (streq(list, names[i][0]))
+			return names[i][1];
+	return "item";
+}
+
+static int is_component_list(const char *key)
+{
+	return streq(key, "layout") || streq(key, "children");
+}
+
+static void build_component(vctx *v, xmlNodePtr parent, const char *list, size_t idx, const node *item)
+{
+	if (item->kind != NODE_MAP) {
+		add(v, item->pos, item, "schema-type",
+		    "item %zu of '%s' must be a component (a map with 'component:'), found %s",
+		    idx + 1, list, kind_text(item));
+		return;
+	}
+	const node *c = node_get(item, "component");
+	if (!c) {
+		add(v, item->pos, item, "missing-key", "missing required key 'component' in item %zu of '%s'",
+		    idx + 1, list);
+		return;
+	}
+	if (!valid_name(c) || !is_component(c->str)) {
+		const char *hint = c->kind == NODE_SCALAR ?
+			diag_suggest(c->str, cache.components, cache.n_components) : NULL;
+		const char *name = c->kind == NODE_SCALAR ? c->str : "?";
+		if (hint)
+			add(v, c->pos, c, "unknown-component", "unknown component '%s'; did you mean '%s'?",
+			    name, hint);
+		else
+			add(v, c->pos, c, "unknown-component", "unknown component '%s'", name);
+		return;
+	}
+	origin *o = origin_new(v, NULL, item);
+	o->list = list;
+	o->index = idx;
+	o->component = 1;
+	build_map(v, new_element(v, parent, c->str, o), item);
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* "form, list, tile_grid and zone", from the schema. */
+static void containers_text(strbuf *sb)
+{
+	const char *names[MAX_NAMES];
+	size_t n = 0;
+	for (size_t i = 0; i < cache.n_components; i++)
+		if (is_container(cache.components[i]))
+			names[n++] = cache.components[i];
+	qsort(names, n, sizeof names[0], name_cmp);
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(sb, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
+}
+
+static void build_children(vctx *v, xmlNodePtr el, const node *key, const node *val)
+{
+	if (val->kind != NODE_SEQ) {
+		add(v, val->pos, val, "schema-type", "'children' must be a list of components, found %s",
+		    kind_text(val));
+		return;
+	}
+	if (val->count && !is_container((const char *)el->name)) {
+		strbuf sb = STRBUF_INIT;
+		containers_text(&sb);
+		add(v, key->pos, val, "schema-children", "'%s' cannot have children; only %s can",
+		    (const char *)el->name, sb.buf);
+		strbuf_release(&sb);
+		return;
+	}
+	for (size_t i = 0; i < val->count; i++)
+		build_component(v, el, "children", i, val->items[i]);
+}
+
+static void build_map(vctx *v, xmlNodePtr el, const node *map)
+{
+	origin *o = origin_of(el);
+	for (size_t i = 0; i < map->count; i++) {
+		const node *k = map->keys[i], *val = map->items[i];
+		if (!valid_name(k)) {
+			unknown_key(v, el, k, val);
+			continue;
+		}
+		if (o->component && streq(k->str, "component"))
+			continue;
+		if (o->component && streq(k->str, "children")) {
+			build_children(v, el, k, val);
+			continue;
+		}
+		if (val->kind == NODE_SCALAR) {
+			if (!xmlHasProp(el, BAD_CAST k->str))
+				xmlNewProp(el, BAD_CAST k->str, BAD_CAST val->str)->_private = origin_new(v, k, val);
+			continue;
+		}
+		if (!child_allowed(v, el, k, val))
+			continue;
+		xmlNodePtr c = new_element(v, el, k->str, origin_new(v, k, val));
+		if (val->kind == NODE_SEQ)
+			build_seq(v, c, k->str, val);
+		else if (type_child(type_of(c), XSD_ELEMENT, "entry"))
+			build_entries(v, c, val, NULL);
+		else
+			build_map(v, c, val);
+	}
+}
+
+/* An item of the wrong shape for its list: 1 when reported. */
+static int item_misfit(vctx *v, const xmlNode *list_el, const char *list, size_t idx,
+		       const node *item, const char *name)
+{
+	const xmlNode *type = type_of(list_el);
+	if (!type || type_child(type, XSD_ELEMENT, name))
+		return 0;
+	if (item->kind == NODE_SCALAR)
+		add(v, item->pos, item, "schema-type", "item %zu of '%s' must be a map, found '%s'",
+		    idx + 1, list, item->str);
+	else if (type_child(type, XSD_ELEMENT, "item"))
+		add(v, item->pos, item, "schema-type", "item %zu of '%s' must be a single value, found %s",
+		    idx + 1, list, kind_text(item));
+	else
+		add(v, item->pos, item, "schema-type", "item %zu of '%s' must be a map, found %s",
+		    idx + 1, list, kind_text(item));
+	return 1;
+}
+
+static void build_seq(vctx *v, xmlNodePtr list_el, const char *key, const node *seq)
+{
+	for (size_t i = 0; i < seq->count; i++) {
+		const node *item = seq->items[i];
+		if (is_component_list(key)) {
+			build_component(v, list_el, key, i, item);
+			continue;
+		}
+		const char *name = item->kind == NODE_SCALAR ? "item" : item_element(key);
+		if (item->kind == NODE_SEQ)
+			name = "item";
+		if (item_misfit(v, list_el, key, i, item, name))
+			continue;
+		origin *o = origin_new(v, NULL, item);
+		o->list = key;
+		o->index = i;
+		xmlNodePtr el = new_element(v, list_el, name, o);
+		if (item->kind == NODE_SCALAR)
+			xmlAddChild(el, xmlNewDocTextLen(v->doc, BAD_CAST item->str, (int)strlen(item->str)));
+		else if (item->kind == NODE_MAP)
+			build_map(v, el, item);
+		else
+			build_seq(v, el, "item", item);
+	}
+}
+
+/* ---------------------------------------------------------------- schema errors */
+
+typedef struct xerr {
+	xmlNodePtr node;
+	int code;
+	char *str1;
+	char *msg;
+} xerr;
+
+typedef struct xerr_list {
+	xerr *items;
+	size_t n, cap;
+} xerr_list;
+
+static void on_schema_error(void *ctx, xmlErrorPtr err)
+{
+	xerr_list *l = ctx;
+	if (!err || l->n >= 10000)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->items = xrealloc(l->items, l->cap * sizeof *l->items);
+	}
+	l->items[l->n++] = (xerr){ err->node, err->code, err->str1 ? xstrdup(err->str1) : NULL,
+				   xstrdup(err->message ? err->message : "") };
+}
+
+/* The attribute a libxml2 message is about: "Element 'theme', attribute 'x': ...". */
+static char *message_attr(const char *msg)
+{
+	const char *a = strstr(msg, ", attribute '");
+	if (!a)
+		return NULL;
+	a += strlen(", attribute '");
+	const char *end = strchr(a, '\'');
+	return end ? xstrndup(a, (size_t)(end - a)) : NULL;
+}
+
+/* Abstract bases may leave keys to the editions that extend them, except inside list items. */
+static int missing_allowed(vctx *v, const xmlNode *el)
+{
+	if (!v->e->abstract)
+		return 0;
+	for (const xmlNode *n = el; n && n->type == XML_ELEMENT_NODE; n = n->parent) {
+		origin *o = origin_of(n);
+		if (o && o->list)
+			return 0;
+	}
+	return 1;
+}
+
+static void missing_key(vctx *v, const xmlNode *el, const char *name)
+{
+	origin *o = origin_of(el);
+	if (missing_allowed(v, el) || !o || !o->value)
+		return;
+	if (o->value->kind == NODE_MAP && node_get(o->value, name))
+		return;              /* present, but of the wrong shape: reported while building */
+	add(v, o->value->pos, NULL, "missing-key", "missing required key '%s' in %s", name, where(v, el));
+}
+
+static void missing_children(vctx *v, const xmlNode *el)
+{
+	xsd_walk w;
+	type_names(type_of(el), &w, 1, XSD_ELEMENT);
+	for (size_t i = 0; i < w.n_names; i++) {
+		int present = 0;
+		for (const xmlNode *c = el->children; c && !present; c = c->next)
+			present = c->type == XML_ELEMENT_NODE && streq((const char *)c->name, w.names[i]);
+		if (!present)
+			missing_key(v, el, w.names[i]);
+	}
+}
+
+static void attr_not_allowed(vctx *v, xmlNodePtr el, const char *name)
+{
+	xmlAttrPtr a = name ? xmlHasProp(el, BAD_CAST name) : NULL;
+	origin *ao = a ? a->_private : NULL;
+	if (!ao || !ao->key)
+		return;
+	ao->reported = 1;
+	const xmlNode *child = type_child(type_of(el), XSD_ELEMENT, name);
+	if (child)
+		add(v, ao->value->pos, ao->value, "schema-type", "'%s' must be %s, found '%s'", name,
+		    type_is_list(decl_type(child)) ? "a list" : "a map", ao->value->str);
+	else
+		unknown_key(v, el, ao->key, ao->value);
+}
+
+static void unexpected_element(vctx *v, xmlNodePtr el)
+{
+	origin *o = origin_of(el);
+	const node *at = o ? (o->key ? o->key : o->value) : NULL;
+	if (at && el->parent && el->parent->type == XML_ELEMENT_NODE)
+		add(v, at->pos, o->value, "unknown-key", "'%s' is not allowed in %s",
+		    o->key ? o->key->str : (const char *)el->name, where(v, el->parent));
+	if (v->n_drop == v->cap_drop) {
+		v->cap_drop = v->cap_drop ? 2 * v->cap_drop : 8;
+		v->drop = xrealloc(v->drop, v->cap_drop * sizeof *v->drop);
+	}
+	v->drop[v->n_drop++] = el;
+}
+
+/* "'font_scale'", "item 2 of 'auxiliary'", "the key 'X' in features". */
+static const char *subject(vctx *v, const xmlNode *el, const char *attr, const origin *o)
+{
+	if (!attr)
+		return arena_printf(v->p->arena, "item %zu of '%s'", o->index + 1, o->list ? o->list : "?");
+	if (streq((const char *)el->name, "entry") && streq(attr, "key"))
+		return arena_printf(v->p->arena, "the key '%s' in %s", o->key->str,
+				    where(v, el->parent));
+	return arena_printf(v->p->arena, "'%s'", o->key ? o->key->str : attr);
+}
+
+static const char *type_phrase(const simple_info *si)
+{
+	if (si->phrase)
+		return si->phrase;
+	if (streq(si->builtin, "nonNegativeInteger"))
+		return "a whole number, 0 or more";
+	if (streq(si->builtin, "positiveInteger"))
+		return "a whole number, 1 or more";
+	switch (builtin_class(si->builtin)) {
+	case 'i': return "a whole number";
+	case 'd': return "a number";
+	case 'b': return "true or false";
+	default: return "a valid value";
+	}
+}
+
+static void enum_message(strbuf *sb, const simple_info *si, const char *found)
+{
+	strbuf_adds(sb, "must be one of ");
+	for (size_t i = 0; i < si->n_enums; i++)
+		strbuf_addf(sb, "%s%s", i ? ", " : "", si->enums[i]);
+	strbuf_addf(sb, ", found '%s'", found);
+	const char *hint = diag_suggest(found, si->enums, si->n_enums);
+	if (hint)
+		strbuf_addf(sb, "; did you mean '%s'?", hint);
+}
+
+/* The message and code for a value the schema refused. */
+static const char *value_message(strbuf *sb, int code, const simple_info *si, const char *found)
+{
+	switch (code) {
+	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
+		enum_message(sb, si, found);
+		return "schema-enum";
+	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID: case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID: case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
+		if (si->min && si->max)
+			strbuf_addf(sb, "must be between %s and %s", si->min, si->max);
+		else if (si->min)
+			strbuf_addf(sb, "must be at least %s", si->min);
+		else
+			strbuf_addf(sb, "must be at most %s", si->max ? si->max : "the maximum");
+		strbuf_addf(sb, ", found '%s'", found);
+		return "schema-range";
+	case XML_SCHEMAV_CVC_PATTERN_VALID:
+		if (si->phrase)
+			strbuf_addf(sb, "must be %s, found '%s'", si->phrase, found);
+		else
+			strbuf_addf(sb, "must match the pattern '%s', found '%s'", si->pattern, found);
+		return "schema-pattern";
+	case XML_SCHEMAV_CVC_MINLENGTH_VALID: case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
+	case XML_SCHEMAV_CVC_LENGTH_VALID:
+		if (!*found)
+			strbuf_adds(sb, "must not be empty");
+		else if (si->max_len)
+			strbuf_addf(sb, "must be at most %s characters long, found '%s'", si->max_len, found);
+		else
+			strbuf_addf(sb, "must be at least %s characters long, found '%s'", si->min_len, found);
+		return "schema-length";
+	default:
+		if (!*found)
+			strbuf_addf(sb, "must be %s, found an empty value", type_phrase(si));
+		else
+			strbuf_addf(sb, "must be %s, found '%s'", type_phrase(si), found);
+		return "schema-type";
+	}
+}
+
+static void bad_value(vctx *v, xmlNodePtr el, const char *attr, int code)
+{
+	origin *o;
+	const xmlNode *decl;
+	if (attr) {
+		xmlAttrPtr a = xmlHasProp(el, BAD_CAST attr);
+		o = a ? a->_private : NULL;
+		decl = type_child(type_of(el), XSD_ATTRIBUTE, attr);
+	} else {
+		o = origin_of(el);
+		decl = decl_of(el);
+	}
+	if (!o || !o->value || o->value->kind != NODE_SCALAR || o->reported)
+		return;
+	o->reported = 1;
+	simple_info si;
+	simple_info_of(decl, &si);
+	strbuf sb = STRBUF_INIT;
+	const char *what = subject(v, el, attr, o);
+	const char *code_name = value_message(&sb, code, &si, o->value->str);
+	add(v, o->value->pos, o->value, code_name, "%s %s", what, sb.buf);
+	strbuf_release(&sb);
+}
+
+static void generic_error(vctx *v, xmlNodePtr el, const char *msg)
+{
+	origin *o = origin_of(el);
+	const char *text = strstr(msg, ": ");
+	text = text ? text + 2 : msg;
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '.'))
+		n--;
+	src_pos pos = o && o->value ? o->value->pos : (src_pos){ v->e->path, 0, 0 };
+	add(v, pos, o ? o->value : NULL, "schema", "%.*s", (int)n, text);
+}
+
+static void schema_error(vctx *v, const xerr *x)
+{
+	xmlNodePtr el = x->node;
+	if (!el || el->type != XML_ELEMENT_NODE || el->doc != v->doc || !origin_of(el)) {
+		generic_error(v, NULL, x->msg);
+		return;
+	}
+	char *attr = message_attr(x->msg);
+	switch (x->code) {
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_1: case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_2:
+		attr_not_allowed(v, el, x->str1 ? x->str1 : attr);
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_4:
+		if (x->str1)
+			missing_key(v, el, x->str1);
+		break;
+	case XML_SCHEMAV_ELEMENT_CONTENT:
+		if (strstr(x->msg, "Missing child"))
+			missing_children(v, el);
+		else
+			unexpected_element(v, el);
+		break;
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_1: case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_2:
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_3: case XML_SCHEMAV_CVC_FACET_VALID:
+	case XML_SCHEMAV_CVC_LENGTH_VALID: case XML_SCHEMAV_CVC_MINLENGTH_VALID:
+	case XML_SCHEMAV_CVC_MAXLENGTH_VALID: case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID: case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID: case XML_SCHEMAV_CVC_TOTALDIGITS_VALID:
+	case XML_SCHEMAV_CVC_FRACTIONDIGITS_VALID: case XML_SCHEMAV_CVC_PATTERN_VALID:
+	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
+		bad_value(v, el, attr, x->code);
+		break;
+	case XML_SCHEMAV_CVC_ATTRIBUTE_3: case XML_SCHEMAV_CVC_TYPE_3_1_1:
+	case XML_SCHEMAV_CVC_ELT_1: case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_3:
+		/* follow-ups of an error already reported on the same value */
+		if (attr || x->code == XML_SCHEMAV_CVC_COMPLEX_TYPE_2_3)
+			break;
+		generic_error(v, el, x->msg);
+		break;
+	default:
+		generic_error(v, el, x->msg);
+		break;
+	}
+	free(attr);
+}
+
+/* Validates, reports, drops unexpected elements and goes again while it dropped any. */
+static void run_schema(vctx *v, const schema_set *s)
+{
+	for (int pass = 0; pass < MAX_PASSES; pass++) {
+		xerr_list errs = { 0 };
+		xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(s->schema);
+		if (!vc)
+			abort();
+		xmlSchemaSetValidStructuredErrors(vc, on_schema_error, &errs);
+		xmlSchemaValidateDoc(vc, v->doc);
+		xmlSchemaFreeValidCtxt(vc);
+		v->n_drop = 0;
+		for (size_t i = 0; i < errs.n; i++) {
+			schema_error(v, &errs.items[i]);
+			free(errs.items[i].str1);
+			free(errs.items[i].msg);
+		}
+		free(errs.items);
+		if (!v->n_drop)
+			return;
+		for (size_t i = 0; i < v->n_drop; i++)
+			if (v->drop[i] != xmlDocGetRootElement(v->doc))
+				xmlUnlinkNode(v->drop[i]);
+		for (size_t i = 0; i < v->n_drop; i++)
+			if (v->drop[i] != xmlDocGetRootElement(v->doc))
+				xmlFreeNode(v->drop[i]);
+	}
+}
+
+/* ---------------------------------------------------------------- quoted scalars */
+
+static int written_as_string(const node *n)
+{
+	return n && n->kind == NODE_SCALAR &&
+	       (n->quoted || streq(n->tag, "!!str") || streq(n->tag, "tag:yaml.org,2002:str"));
+}
+
+static void quoted_value(vctx *v, const xmlNode *el, const char *attr, origin *o, const xmlNode *decl)
+{
+	if (!o || o->reported || !written_as_string(o->value))
+		return;
+	simple_info si;
+	simple_info_of(decl, &si);
+	char cls = builtin_class(si.builtin);
+	if (cls == 's')
+		return;
+	const char *what = subject(v, el, attr, o);
+	const char *how = o->value->quoted ? "remove the quotes" : "remove the !!str tag";
+	if (cls == 'b')
+		add(v, o->value->pos, o->value, "quoted-bool",
+		    "%s expects true or false, found the string \"%s\" (%s)", what, o->value->str, how);
+	else
+		add(v, o->value->pos, o->value, "quoted-number",
+		    "%s expects a number, found the string \"%s\" (%s)", what, o->value->str, how);
+}
+
+static void check_quoted(vctx *v, const xmlNode *el)
+{
+	for (const xmlNode *c = el; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		const xmlNode *type = type_of(c);
+		for (xmlAttrPtr a = c->properties; a; a = a->next)
+			quoted_value(v, c, (const char *)a->name, a->_private,
+				     type_child(type, XSD_ATTRIBUTE, (const char *)a->name));
+		origin *o = origin_of(c);
+		if (o && o->list && o->value && o->value->kind == NODE_SCALAR)
+			quoted_value(v, c, NULL, o, decl_of(c));
+		check_quoted(v, c->children);
+	}
+}
+
+/* ---------------------------------------------------------------- entry point */
+
+static int pending_cmp(const void *x, const void *y)
+{
+	const pending *a = x, *b = y;
+	int f = strcmp(a->pos.file ? a->pos.file : "", b->pos.file ? b->pos.file : "");
+	if (f)
+		return f;
+	if (a->pos.line != b->pos.line)
+		return a->pos.line < b->pos.line ? -1 : 1;
+	if (a->pos.col != b->pos.col)
+		return a->pos.col < b->pos.col ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Reports everything found, in source order, with the inheritance of each value. */
+static int flush(vctx *v)
+{
+	if (v->n_out)
+		qsort(v->out, v->n_out, sizeof *v->out, pending_cmp);
+	for (size_t i = 0; i < v->n_out; i++) {
+		diag_report(v->p->diag, DIAG_ERROR, v->out[i].pos, v->out[i].code, "%s", v->out[i].msg);
+		if (v->out[i].value)
+			diag_note_origin(v->p->diag, v->out[i].value);
+		free(v->out[i].msg);
+	}
+	int n = (int)v->n_out;
+	free(v->out);
+	free(v->drop);
+	return n;
+}
+
+int validate_edition(project *p, const edition *e, const char *schema_dir)
+{
+	const node *root = e->resolved;
+	if (!root)
+		return 0;           /* resolution failed and said why */
+	const schema_set *s = schema_get(schema_dir ? schema_dir : "schemas");
+	if (s->error) {
+		diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s", s->error);
+		return 1;
+	}
+	vctx v = { .p = p, .e = e };
+	if (root->kind != NODE_MAP) {
+		add(&v, root->pos, NULL, "schema-type", "an edition must be a map of keys, found %s",
+		    kind_text(root));
+		return flush(&v);
+	}
+	v.doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr top = xmlNewDocNode(v.doc, NULL, BAD_CAST "edition", NULL);
+	top->_private = origin_new(&v, NULL, root);
+	xmlDocSetRootElement(v.doc, top);
+	build_map(&v, top, root);
+	run_schema(&v, s);
+	check_quoted(&v, xmlDocGetRootElement(v.doc));
+	xmlFreeDoc(v.doc);
+	return flush(&v);
+}
