@@ -34,7 +34,15 @@
 #include "pack.h"
 
 const char *const emit_text_attrs[] = {
-	"title", "text", "label", "hint", "placeholder", "caption", "body", NULL,
+	"title", "text", "label", "hint", "placeholder", "caption", "body", "empty", "submit", NULL,
+};
+/* Other places that hold i18n keys (as check.c checks them). */
+static const char *const meta_text_attrs[] = { "title", "hours", NULL };
+static const char *const flow_text_attrs[] = {
+	"fallback", "title", "text", "label", "hint", "placeholder", "caption", "body", NULL,
+};
+static const char *const product_text_attrs[] = {
+	"name", "badge", "description", "summary", "title", "text", "label", "hint", "caption", "body", NULL,
 };
 
 /* Keys of the resolved edition that have their own section (not copied into meta). */
@@ -173,8 +181,7 @@ static void emit_meta(emit_ctx *c)
 	if (!c->e->chain_len)
 		json_array_append_new(chain, json_string(c->e->id));
 	json_object_set_new(meta, "chain", chain);
-	static const char *const title[] = { "title", NULL };
-	resolve_texts(c, meta, title);
+	resolve_texts(c, meta, meta_text_attrs);
 	add_json(c, PACK_META, "json", meta);
 }
 
@@ -367,7 +374,8 @@ static void emit_routes(emit_ctx *c)
 		if (!json_object_get(r, "method"))
 			json_object_set_new(r, "method", json_string("GET"));
 		if (!json_object_get(r, "auth"))
-			json_object_set_new(r, "auth", json_string("none"));
+			json_object_set_new(r, "auth", json_string("login"));   /* absent: the safe side */
+		resolve_texts(c, r, emit_text_attrs);
 		items[k++] = r;
 	}
 	qsort(items, k, sizeof(*items), route_cmp);
@@ -406,7 +414,6 @@ static int compile_flow(lua_State *L, const named_doc *script, strbuf *out, strb
 
 static void emit_flow(emit_ctx *c, lua_State *L, const node *f, json_t *specs)
 {
-	static const char *const fallback[] = { "fallback", NULL };
 	const char *id = node_get_str(f, "id"), *script = node_get_str(f, "script");
 	if (!id || !script) {
 		emit_error(c, f, "emit-flow", "flow without %s", id ? "a script" : "an id");
@@ -431,7 +438,7 @@ static void emit_flow(emit_ctx *c, lua_State *L, const node *f, json_t *specs)
 		return;
 	json_object_del(spec, "id");
 	json_object_del(spec, "script");
-	resolve_texts(c, spec, fallback);
+	resolve_texts(c, spec, flow_text_attrs);
 	json_object_set_new(specs, id, spec);
 }
 
@@ -489,9 +496,7 @@ static json_t *product_json(emit_ctx *c, const node *cat, const node *item)
 			json_object_update(j, over);
 		json_decref(over);
 	}
-	static const char *const texts[] = { "name", "description", "title", "text", "label",
-					     "hint", "caption", "body", "summary", NULL };
-	resolve_texts(c, j, texts);
+	resolve_texts(c, j, product_text_attrs);
 	return j;
 }
 
