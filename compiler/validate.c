@@ -335,7 +335,7 @@ static int is_container(const char *component)
 	return cache.n_components && type_child(type, XSD_ELEMENT, cache.components[0]) != NULL;
 }
 
-/* A list-like type: no attributes, a repeated content. */
+/* A list-like type: no attributes, a repeated content (maps of <entry> are maps). */
 static int type_is_list(const xmlNode *type)
 {
 	xsd_walk w;
@@ -343,7 +343,7 @@ static int type_is_list(const xmlNode *type)
 	for (size_t i = 0; i < w.n_names; i++)
 		if (type_child(type, XSD_ATTRIBUTE, w.names[i]))
 			return 0;
-	return type && is_xs(type, "complexType");
+	return type && is_xs(type, "complexType") && !type_child(type, XSD_ELEMENT, "entry");
 }
 
 typedef struct simple_info {
@@ -939,23 +939,33 @@ static const char *type_phrase(const simple_info *si)
 	}
 }
 
-static void enum_message(strbuf *sb, const simple_info *si, const char *found)
+static void add_found(strbuf *sb, const char *found, int quiet);
+
+static void enum_message(strbuf *sb, const simple_info *si, const char *found, int quiet)
 {
 	strbuf_adds(sb, "must be one of ");
 	for (size_t i = 0; i < si->n_enums; i++)
 		strbuf_addf(sb, "%s%s", i ? ", " : "", si->enums[i]);
-	strbuf_addf(sb, ", found '%s'", found);
+	add_found(sb, found, quiet);
 	const char *hint = diag_suggest(found, si->enums, si->n_enums);
 	if (hint)
 		strbuf_addf(sb, "; did you mean '%s'?", hint);
 }
 
+/* ", found 'x'", unless the subject already shows the value (a key of a free map). */
+static void add_found(strbuf *sb, const char *found, int quiet)
+{
+	if (!quiet)
+		strbuf_addf(sb, ", found '%s'", found);
+}
+
 /* The message and code for a value the schema refused. */
-static const char *value_message(strbuf *sb, int code, const simple_info *si, const char *found)
+static const char *value_message(strbuf *sb, int code, const simple_info *si, const char *found,
+				 int quiet)
 {
 	switch (code) {
 	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
-		enum_message(sb, si, found);
+		enum_message(sb, si, found, quiet);
 		return "schema-enum";
 	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID: case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
 	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID: case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
@@ -965,28 +975,31 @@ static const char *value_message(strbuf *sb, int code, const simple_info *si, co
 			strbuf_addf(sb, "must be at least %s", si->min);
 		else
 			strbuf_addf(sb, "must be at most %s", si->max ? si->max : "the maximum");
-		strbuf_addf(sb, ", found '%s'", found);
+		add_found(sb, found, quiet);
 		return "schema-range";
 	case XML_SCHEMAV_CVC_PATTERN_VALID:
 		if (si->phrase)
-			strbuf_addf(sb, "must be %s, found '%s'", si->phrase, found);
+			strbuf_addf(sb, "must be %s", si->phrase);
 		else
-			strbuf_addf(sb, "must match the pattern '%s', found '%s'", si->pattern, found);
+			strbuf_addf(sb, "must match the pattern '%s'", si->pattern);
+		add_found(sb, found, quiet);
 		return "schema-pattern";
 	case XML_SCHEMAV_CVC_MINLENGTH_VALID: case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
 	case XML_SCHEMAV_CVC_LENGTH_VALID:
 		if (!*found)
 			strbuf_adds(sb, "must not be empty");
 		else if (si->max_len)
-			strbuf_addf(sb, "must be at most %s characters long, found '%s'", si->max_len, found);
+			strbuf_addf(sb, "must be at most %s characters long", si->max_len);
 		else
-			strbuf_addf(sb, "must be at least %s characters long, found '%s'", si->min_len, found);
+			strbuf_addf(sb, "must be at least %s characters long", si->min_len);
+		add_found(sb, found, quiet);
 		return "schema-length";
 	default:
+		strbuf_addf(sb, "must be %s", type_phrase(si));
 		if (!*found)
-			strbuf_addf(sb, "must be %s, found an empty value", type_phrase(si));
+			strbuf_adds(sb, ", found an empty value");
 		else
-			strbuf_addf(sb, "must be %s, found '%s'", type_phrase(si), found);
+			add_found(sb, found, quiet);
 		return "schema-type";
 	}
 }
@@ -1010,7 +1023,8 @@ static void bad_value(vctx *v, xmlNodePtr el, const char *attr, int code)
 	simple_info_of(decl, &si);
 	strbuf sb = STRBUF_INIT;
 	const char *what = subject(v, el, attr, o);
-	const char *code_name = value_message(&sb, code, &si, o->value->str);
+	int quiet = attr && streq(attr, "key") && streq((const char *)el->name, "entry");
+	const char *code_name = value_message(&sb, code, &si, o->value->str, quiet);
 	add(v, o->value->pos, o->value, code_name, "%s %s", what, sb.buf);
 	strbuf_release(&sb);
 }

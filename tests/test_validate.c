@@ -1,0 +1,438 @@
+/*
+ * test_validate: stage 3 (validate.c and the XSDs under schemas/) on one small edition.
+ *
+ * tests/data/validate/edition.yaml is a valid edition; each case replaces one
+ * piece of its text, validates it as if it were editions/sample.yaml and asserts
+ * the exact diagnostic line printed, `path:line:col: error: message [code]`.
+ * The expected line and column are computed from the edited text (where the
+ * offending key or value starts), so they say where a product owner must look.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "strbuf.h"
+
+#define VT_PATH "editions/sample.yaml"
+#define VT_FIXTURE "tests/data/validate/edition.yaml"
+
+typedef struct vt_run {
+	project *p;
+	edition e;
+	int errors;                 /* validate_edition's result */
+	char *out;                  /* everything diag_print wrote */
+} vt_run;
+
+static char *vt_fixture(void)
+{
+	strbuf sb = STRBUF_INIT;
+	ck_assert_msg(strbuf_read_file(&sb, VT_FIXTURE, 1 << 20) == 0, "cannot read '%s'", VT_FIXTURE);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Replaces the only occurrence of old in text. */
+static char *vt_sub(char *text, const char *old, const char *new_text)
+{
+	char *at = strstr(text, old);
+	ck_assert_msg(at != NULL, "'%s' not found in the fixture", old);
+	ck_assert_msg(strstr(at + 1, old) == NULL, "'%s' occurs twice in the fixture", old);
+	strbuf sb = STRBUF_INIT;
+	strbuf_add(&sb, text, (size_t)(at - text));
+	strbuf_adds(&sb, new_text);
+	strbuf_adds(&sb, at + strlen(old));
+	free(text);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* "line:col" of the first occurrence of needle (ASCII before it on its line). */
+static char *vt_pos(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	ck_assert_msg(at != NULL, "'%s' not in the text", needle);
+	int line = 1, col = 1;
+	for (const char *c = text; c < at; c++) {
+		if (*c == '\n') {
+			line++;
+			col = 1;
+		} else if ((*c & 0xC0) != 0x80) {
+			col++;
+		}
+	}
+	char *s = NULL;
+	ck_assert(asprintf(&s, "%d:%d", line, col) > 0);
+	return s;
+}
+
+static void vt_validate(vt_run *r, const char *text, int abstract, const char *schema_dir)
+{
+	memset(r, 0, sizeof *r);
+	r->p = project_new();
+	node *doc = read_yaml_text(r->p, VT_PATH, text, strlen(text));
+	ck_assert_msg(doc != NULL, "the test YAML does not parse");
+	r->e.id = "sample";
+	r->e.path = VT_PATH;
+	r->e.doc = doc;
+	r->e.resolved = doc;
+	r->e.abstract = abstract;
+	r->errors = validate_edition(r->p, &r->e, schema_dir);
+	size_t len = 0;
+	FILE *f = open_memstream(&r->out, &len);
+	diag_print(r->p->diag, f, DIAG_TEXT, 0);
+	fclose(f);
+}
+
+static void vt_release(vt_run *r)
+{
+	free(r->out);
+	project_free(r->p);
+}
+
+/* The printed output has the line "editions/sample.yaml:<pos>: error: <msg>". */
+static void vt_expect_line(const vt_run *r, const char *pos, const char *msg)
+{
+	char *want = NULL;
+	ck_assert(asprintf(&want, VT_PATH ":%s: error: %s\n", pos, msg) > 0);
+	const char *at = strstr(r->out, want);
+	ck_assert_msg(at && (at == r->out || at[-1] == '\n'), "expected\n  %swithin\n%s", want, r->out);
+	free(want);
+}
+
+/* One edit, exactly one error: at the start of `where` in the edited text. */
+static void vt_case(const char *old, const char *new_text, const char *where, const char *msg)
+{
+	char *text = vt_sub(vt_fixture(), old, new_text);
+	vt_run r;
+	vt_validate(&r, text, 0, "schemas");
+	char *pos = vt_pos(text, where);
+	vt_expect_line(&r, pos, msg);
+	ck_assert_msg(r.errors == 1, "expected 1 error, got %d:\n%s", r.errors, r.out);
+	ck_assert_int_eq(diag_errors(r.p->diag), 1);
+	free(pos);
+	free(text);
+	vt_release(&r);
+}
+
+START_TEST(test_valid_edition)
+{
+	char *text = vt_fixture();
+	vt_run r;
+	vt_validate(&r, text, 0, "schemas");
+	ck_assert_msg(r.errors == 0, "the fixture must be valid:\n%s", r.out);
+	ck_assert_int_eq(diag_errors(r.p->diag), 0);
+	ck_assert_int_eq(diag_warnings(r.p->diag), 0);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+START_TEST(test_unknown_key_suggests)
+{
+	vt_case("  font_scale: 1.3", "  fnot_scale: 1.3", "fnot_scale",
+		"unknown key 'fnot_scale' in theme; did you mean 'font_scale'? [unknown-key]");
+}
+END_TEST
+
+START_TEST(test_unknown_key_in_component)
+{
+	vt_case("        level: 1", "        levle: 1", "levle",
+		"unknown key 'levle' in heading; did you mean 'level'? [unknown-key]");
+}
+END_TEST
+
+START_TEST(test_unknown_top_level_map)
+{
+	vt_case("contact:\n", "contcat:\n", "contcat",
+		"unknown key 'contcat' in the edition; did you mean 'contact'? [unknown-key]");
+}
+END_TEST
+
+START_TEST(test_unknown_component_suggests)
+{
+	vt_case("component: balance_card", "component: balance_crad", "balance_crad",
+		"unknown component 'balance_crad'; did you mean 'balance_card'? [unknown-component]");
+}
+END_TEST
+
+START_TEST(test_decimal_out_of_range)
+{
+	vt_case("font_scale: 1.3", "font_scale: 3.5", "3.5",
+		"'font_scale' must be between 0.8 and 2.0, found '3.5' [schema-range]");
+}
+END_TEST
+
+START_TEST(test_integer_out_of_range)
+{
+	vt_case("touch_target: 56", "touch_target: 20", "20\n",
+		"'touch_target' must be between 32 and 96, found '20' [schema-range]");
+}
+END_TEST
+
+START_TEST(test_not_a_number)
+{
+	vt_case("radius: 8", "radius: large", "large",
+		"'radius' must be a whole number, found 'large' [schema-type]");
+}
+END_TEST
+
+START_TEST(test_bad_colour)
+{
+	vt_case("primary: \"#C8102E\"", "primary: red", "red",
+		"'primary' must be a colour like #1A2B3C, found 'red' [schema-pattern]");
+}
+END_TEST
+
+START_TEST(test_bad_colour_in_list)
+{
+	vt_case("\"#F2ECE4\"]", "\"#F2ECE\"]", "\"#F2ECE\"",
+		"item 2 of 'auxiliary' must be a colour like #1A2B3C, found '#F2ECE' [schema-pattern]");
+}
+END_TEST
+
+START_TEST(test_bad_enum)
+{
+	vt_case("style: primary", "style: big", "big",
+		"'style' must be one of primary, secondary, danger, found 'big' [schema-enum]");
+}
+END_TEST
+
+START_TEST(test_bad_enum_suggests)
+{
+	vt_case("    method: POST", "    method: PSOT", "PSOT",
+		"'method' must be one of GET, POST, found 'PSOT'; did you mean 'POST'? [schema-enum]");
+}
+END_TEST
+
+START_TEST(test_missing_required_key)
+{
+	/* the heading's text is required; the error points at the component */
+	vt_case("        text: home.heading\n", "", "component: heading",
+		"missing required key 'text' in heading [missing-key]");
+}
+END_TEST
+
+START_TEST(test_missing_required_top_level)
+{
+	vt_case("home: home\n", "", "edition: sample",
+		"missing required key 'home' in the edition [missing-key]");
+}
+END_TEST
+
+START_TEST(test_missing_id_in_list_item)
+{
+	vt_case("  - id: transfer\n    path: /transfer\n", "  - path: /transfer\n", "path: /transfer\n",
+		"missing required key 'id' in item 2 of 'routes' [missing-key]");
+}
+END_TEST
+
+START_TEST(test_quoted_number)
+{
+	vt_case("font_size: 16", "font_size: \"16\"", "\"16\"",
+		"'font_size' expects a number, found the string \"16\" (remove the quotes) [quoted-number]");
+}
+END_TEST
+
+START_TEST(test_quoted_number_in_entry)
+{
+	vt_case("cross_bank_transfer: 0", "cross_bank_transfer: '0'", "'0'",
+		"'cross_bank_transfer' expects a number, found the string \"0\" (remove the quotes) [quoted-number]");
+}
+END_TEST
+
+START_TEST(test_quoted_bool)
+{
+	vt_case("confirm: true", "confirm: \"true\"", "\"true\"",
+		"'confirm' expects true or false, found the string \"true\" (remove the quotes) [quoted-bool]");
+}
+END_TEST
+
+START_TEST(test_yaml_bool_spelling)
+{
+	vt_case("video_counter: true", "video_counter: yes", "yes",
+		"'video_counter' must be true or false, found 'yes' [schema-type]");
+}
+END_TEST
+
+START_TEST(test_children_on_leaf)
+{
+	vt_case("        level: 1\n",
+		"        level: 1\n        children:\n          - component: text\n            text: a\n",
+		"children:",
+		"'heading' cannot have children; only form, list, tile_grid and zone can [schema-children]");
+}
+END_TEST
+
+START_TEST(test_deep_component)
+{
+	/* zone > form > button, four levels down the layout */
+	vt_case("                style: primary", "                style: primary\n                to: Home",
+		"Home", "'to' must be a route id like transfer-submit, found 'Home' [schema-pattern]");
+}
+END_TEST
+
+START_TEST(test_deep_unknown_component)
+{
+	vt_case("component: amount_input", "component: amount", "amount\n",
+		"unknown component 'amount' [unknown-component]");
+}
+END_TEST
+
+START_TEST(test_map_where_value_belongs)
+{
+	vt_case("title: home.title", "title: {zh: 首页}", "{zh",
+		"'title' must be a single value, found a map [schema-type]");
+}
+END_TEST
+
+START_TEST(test_value_where_map_belongs)
+{
+	vt_case("contact:\n  phone: \"95577\"\n", "contact: \"95577\"\n", "\"95577\"",
+		"'contact' must be a map, found '95577' [schema-type]");
+}
+END_TEST
+
+START_TEST(test_scalar_list_item_where_map_belongs)
+{
+	vt_case("products:\n  - id: xingedai\n", "products: [xingedai]\n", "xingedai",
+		"item 1 of 'products' must be a map, found 'xingedai' [schema-type]");
+}
+END_TEST
+
+START_TEST(test_bad_string_key)
+{
+	vt_case("  home.greeting: 您好", "  home greeting: 您好", "home greeting",
+		"the key 'home greeting' in strings must be a string key like home.title (the text itself belongs in i18n/) [schema-pattern]");
+}
+END_TEST
+
+/* Every error of a document in one run, in source order, none lost after an unexpected key. */
+START_TEST(test_every_error_reported)
+{
+	char *text = vt_fixture();
+	text = vt_sub(text, "font_scale: 1.3", "font_scale: 3.5");
+	text = vt_sub(text, "component: balance_card", "component: balance_crad");
+	text = vt_sub(text, "columns: 3", "columns: 9");
+	text = vt_sub(text, "style: primary", "style: big");
+	text = vt_sub(text, "timeout_ms: 300", "timeout_ms: \"300\"");
+	vt_run r;
+	vt_validate(&r, text, 0, "schemas");
+	ck_assert_msg(r.errors == 5, "expected 5 errors, got %d:\n%s", r.errors, r.out);
+	const char *a = strstr(r.out, "font_scale"), *b = strstr(r.out, "balance_crad");
+	const char *c = strstr(r.out, "'columns'"), *d = strstr(r.out, "'style'");
+	const char *e = strstr(r.out, "'timeout_ms'");
+	ck_assert_msg(a && b && c && d && e && a < b && b < c && c < d && d < e, "order:\n%s", r.out);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+/* An abstract base may leave top-level keys to its editions, but not keys of list items. */
+START_TEST(test_abstract_base)
+{
+	char *text = vt_fixture();
+	text = vt_sub(text, "home: home\n", "");
+	text = vt_sub(text, "  - id: transfer\n    path: /transfer\n", "  - path: /transfer\n");
+	vt_run r;
+	vt_validate(&r, text, 1, "schemas");
+	ck_assert_msg(r.errors == 1, "expected 1 error, got %d:\n%s", r.errors, r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "missing required key 'id' in item 2 of 'routes'"));
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+/* A bad value inherited from a base says where it came from. */
+START_TEST(test_inherited_value_note)
+{
+	char *text = vt_sub(vt_fixture(), "font_size: 16", "font_size: 40");
+	vt_run r;
+	memset(&r, 0, sizeof r);
+	r.p = project_new();
+	node *doc = read_yaml_text(r.p, VT_PATH, text, strlen(text));
+	node *size = node_get(node_get(doc, "theme"), "font_size");
+	ck_assert_ptr_nonnull(size);
+	size->inherited = 1;
+	r.e = (edition){ .id = "sample", .path = VT_PATH, .doc = doc, .resolved = doc };
+	ck_assert_int_eq(validate_edition(r.p, &r.e, "schemas"), 1);
+	size_t len = 0;
+	FILE *f = open_memstream(&r.out, &len);
+	diag_print(r.p->diag, f, DIAG_TEXT, 0);
+	fclose(f);
+	char *pos = vt_pos(text, "40");
+	vt_expect_line(&r, pos, "'font_size' must be between 12 and 32, found '40' [schema-range]");
+	char *note = NULL;
+	ck_assert(asprintf(&note, "inherited from " VT_PATH ":%s", pos) > 0);
+	ck_assert_msg(strstr(r.out, note) != NULL, "no note '%s' in\n%s", note, r.out);
+	free(note);
+	free(pos);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+START_TEST(test_missing_schema_dir)
+{
+	char *text = vt_fixture();
+	vt_run r;
+	vt_validate(&r, text, 0, "tests/data/validate/no-such-dir");
+	ck_assert_int_eq(r.errors, 1);
+	ck_assert_msg(strstr(r.out, "error: cannot read the schema 'tests/data/validate/no-such-dir/edition.xsd' [schema-missing]"),
+		      "%s", r.out);
+	vt_release(&r);
+	/* the real schemas load again afterwards */
+	vt_validate(&r, text, 0, "schemas");
+	ck_assert_msg(r.errors == 0, "%s", r.out);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+START_TEST(test_root_not_a_map)
+{
+	vt_run r;
+	vt_validate(&r, "- a\n- b\n", 0, "schemas");
+	ck_assert_int_eq(r.errors, 1);
+	vt_expect_line(&r, "1:1", "an edition must be a map of keys, found a list [schema-type]");
+	vt_release(&r);
+}
+END_TEST
+
+Suite *suite_validate(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *tc = tcase_create("schema");
+	tcase_add_test(tc, test_valid_edition);
+	tcase_add_test(tc, test_unknown_key_suggests);
+	tcase_add_test(tc, test_unknown_key_in_component);
+	tcase_add_test(tc, test_unknown_top_level_map);
+	tcase_add_test(tc, test_unknown_component_suggests);
+	tcase_add_test(tc, test_decimal_out_of_range);
+	tcase_add_test(tc, test_integer_out_of_range);
+	tcase_add_test(tc, test_not_a_number);
+	tcase_add_test(tc, test_bad_colour);
+	tcase_add_test(tc, test_bad_colour_in_list);
+	tcase_add_test(tc, test_bad_enum);
+	tcase_add_test(tc, test_bad_enum_suggests);
+	tcase_add_test(tc, test_missing_required_key);
+	tcase_add_test(tc, test_missing_required_top_level);
+	tcase_add_test(tc, test_missing_id_in_list_item);
+	tcase_add_test(tc, test_quoted_number);
+	tcase_add_test(tc, test_quoted_number_in_entry);
+	tcase_add_test(tc, test_quoted_bool);
+	tcase_add_test(tc, test_yaml_bool_spelling);
+	tcase_add_test(tc, test_children_on_leaf);
+	tcase_add_test(tc, test_deep_component);
+	tcase_add_test(tc, test_deep_unknown_component);
+	tcase_add_test(tc, test_map_where_value_belongs);
+	tcase_add_test(tc, test_value_where_map_belongs);
+	tcase_add_test(tc, test_scalar_list_item_where_map_belongs);
+	tcase_add_test(tc, test_bad_string_key);
+	tcase_add_test(tc, test_every_error_reported);
+	tcase_add_test(tc, test_abstract_base);
+	tcase_add_test(tc, test_inherited_value_note);
+	tcase_add_test(tc, test_missing_schema_dir);
+	tcase_add_test(tc, test_root_not_a_map);
+	suite_add_tcase(s, tc);
+	return s;
+}
