@@ -713,6 +713,9 @@ static int write_output(project *p, const char *out_dir, built *b, size_t n, con
 		}
 	}
 	fsync_path(tmp.buf, O_RDONLY | O_DIRECTORY);
+	mode_t mask = umask(0);
+	umask(mask);
+	chmod(tmp.buf, 0777 & ~mask);          /* mkdtemp made it 0700 */
 	if (!exists && rename(tmp.buf, out_dir) == 0) {
 		fsync_path(parent, O_RDONLY | O_DIRECTORY);
 		rc = 0;
