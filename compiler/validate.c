@@ -554,6 +554,14 @@ static const char *kind_text(const node *n)
 	return n->kind == NODE_MAP ? "a map" : n->kind == NODE_SEQ ? "a list" : "a single value";
 }
 
+/* What was found, for "found ...": "a map", "a list" or the quoted value. */
+static const char *shown(vctx *v, const node *n)
+{
+	if (n->kind != NODE_SCALAR)
+		return kind_text(n);
+	return *n->str ? arena_printf(v->p->arena, "'%s'", n->str) : "an empty value";
+}
+
 /* "theme", "button", "route 'transfer'", "the edition": where a key sits, for messages. */
 static const char *where(vctx *v, const xmlNode *el)
 {
@@ -668,7 +676,7 @@ static void build_component(vctx *v, xmlNodePtr parent, const char *list, size_t
 	if (item->kind != NODE_MAP) {
 		add(v, item->pos, item, "schema-type",
 		    "item %zu of '%s' must be a component (a map with 'component:'), found %s",
-		    idx + 1, list, kind_text(item));
+		    idx + 1, list, shown(v, item));
 		return;
 	}
 	const node *c = node_get(item, "component");
@@ -677,15 +685,18 @@ static void build_component(vctx *v, xmlNodePtr parent, const char *list, size_t
 		    idx + 1, list);
 		return;
 	}
+	if (c->kind != NODE_SCALAR) {
+		add(v, c->pos, c, "schema-type", "'component' must be a component name, found %s",
+		    kind_text(c));
+		return;
+	}
 	if (!valid_name(c) || !is_component(c->str)) {
-		const char *hint = c->kind == NODE_SCALAR ?
-			diag_suggest(c->str, cache.components, cache.n_components) : NULL;
-		const char *name = c->kind == NODE_SCALAR ? c->str : "?";
+		const char *hint = diag_suggest(c->str, cache.components, cache.n_components);
 		if (hint)
 			add(v, c->pos, c, "unknown-component", "unknown component '%s'; did you mean '%s'?",
-			    name, hint);
+			    c->str, hint);
 		else
-			add(v, c->pos, c, "unknown-component", "unknown component '%s'", name);
+			add(v, c->pos, c, "unknown-component", "unknown component '%s'", c->str);
 		return;
 	}
 	origin *o = origin_new(v, NULL, item);
@@ -717,7 +728,7 @@ static void build_children(vctx *v, xmlNodePtr el, const node *key, const node *
 {
 	if (val->kind != NODE_SEQ) {
 		add(v, val->pos, val, "schema-type", "'children' must be a list of components, found %s",
-		    kind_text(val));
+		    shown(v, val));
 		return;
 	}
 	if (val->count && !is_container((const char *)el->name)) {
@@ -931,6 +942,8 @@ static const char *type_phrase(const simple_info *si)
 		return "a whole number, 0 or more";
 	if (streq(si->builtin, "positiveInteger"))
 		return "a whole number, 1 or more";
+	if (streq(si->builtin, "long"))
+		return "a whole number of at most 18 digits";
 	switch (builtin_class(si->builtin)) {
 	case 'i': return "a whole number";
 	case 'd': return "a number";

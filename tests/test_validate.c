@@ -398,6 +398,7 @@ START_TEST(test_root_not_a_map)
 }
 END_TEST
 
+Suite *suite_validate(void);
 Suite *suite_validate(void)
 {
 	Suite *s = suite_create("validate");
