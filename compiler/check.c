@@ -45,6 +45,12 @@ int check_report(project *p, diag_severity sev, const node *n, const node *fallb
 	return sev == DIAG_ERROR;
 }
 
+const char *check_id_of(const node *item)
+{
+	const char *id = node_get_str(item, "id");
+	return id ? id : "?";
+}
+
 node *check_find_by_id(const node *seq, const char *id)
 {
 	if (!seq || seq->kind != NODE_SEQ || !id)
@@ -245,8 +251,7 @@ static void string_check(check_ctx *c, const node *val, const char *owner)
 
 static const char *owner_of(check_ctx *c, const char *kind, const node *item)
 {
-	const char *id = node_get_str(item, "id");
-	return arena_printf(c->p->arena, "%s '%s'", kind, id ? id : "?");
+	return arena_printf(c->p->arena, "%s '%s'", kind, check_id_of(item));
 }
 
 /* ---- edition, routes, flows, products ---- */
@@ -262,12 +267,11 @@ static void check_duplicate_paths(check_ctx *c)
 			const node *prev = node_get(rs->items[j], "path");
 			if (!prev || prev->kind != NODE_SCALAR || strcmp(prev->str, path->str))
 				continue;
-			const char *a = node_get_str(rs->items[i], "id");
-			const char *b = node_get_str(rs->items[j], "id");
+			const char *a = check_id_of(rs->items[i]), *b = check_id_of(rs->items[j]);
 			c->errors += check_report(c->p, DIAG_ERROR, path, NULL, "duplicate-path",
 						  "route '%s' has path '%s', already used by route '%s'",
-						  a ? a : "?", path->str, b ? b : "?");
-			diag_note(c->p->diag, prev->pos, "route '%s' takes the path here", b ? b : "?");
+						  a, path->str, b);
+			diag_note(c->p->diag, prev->pos, "route '%s' takes the path here", b);
 			break;
 		}
 	}
@@ -308,7 +312,7 @@ static void check_money(check_ctx *c)
 			c->errors += check_report(c->p, DIAG_ERROR, confirm, node_get(f, "id"),
 						  "money-needs-confirm",
 						  "flow '%s' moves funds but does not ask for confirmation; "
-						  "set 'confirm: true'", node_get_str(f, "id"));
+						  "set 'confirm: true'", check_id_of(f));
 	}
 	for (size_t i = 0; c->routes && i < c->routes->count; i++) {
 		const node *r = c->routes->items[i];
@@ -322,7 +326,7 @@ static void check_money(check_ctx *c)
 		const char *level = auth && auth->kind == NODE_SCALAR ? auth->str : "none";
 		c->errors += check_report(c->p, DIAG_ERROR, auth, node_get(r, "id"), "money-needs-login",
 					  "route '%s' runs flow '%s', which moves funds, with auth '%s'; "
-					  "it needs 'step_up'", node_get_str(r, "id"), fid, level);
+					  "it needs 'step_up'", check_id_of(r), fid, level);
 	}
 }
 
@@ -511,7 +515,7 @@ static void report_missing_params(check_ctx *c, const node *form, const node *fl
 		if (j == n_inputs)
 			check_report(c->p, DIAG_WARNING, node_get(form, "action"), form, "missing-param",
 				     "%s does not send param '%s', which flow '%s' requires", form_desc,
-				     id, node_get_str(flow, "id"));
+				     id, check_id_of(flow));
 	}
 }
 
@@ -535,7 +539,7 @@ static void form_check(check_ctx *c, const node *form)
 		const char *hint = diag_suggest(inputs[i]->str, pn.v, pn.n);
 		c->errors += check_report(c->p, DIAG_ERROR, inputs[i], NULL, "unknown-param",
 					  "input '%s' of %s is not a param of flow '%s'%s%s%s",
-					  inputs[i]->str, desc, node_get_str(flow, "id"),
+					  inputs[i]->str, desc, check_id_of(flow),
 					  hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 	}
 	report_missing_params(c, form, flow, inputs, k, desc);
@@ -775,11 +779,17 @@ static void check_scripts(check_ctx *c)
 		if (j < n_done)
 			continue;
 		done[n_done++] = doc;
-		lua_compile(c, doc, script, node_get_str(f, "id"));
+		lua_compile(c, doc, script, check_id_of(f));
 	}
 }
 
 /* ---- the phase ---- */
+
+/* A list the schema rejects (a map where a list belongs) is left to the schema. */
+static const node *seq_or_null(const node *n)
+{
+	return n && n->kind == NODE_SEQ ? n : NULL;
+}
 
 static void ctx_init(check_ctx *c, project *p, const edition *e)
 {
@@ -787,9 +797,9 @@ static void ctx_init(check_ctx *c, project *p, const edition *e)
 	c->p = p;
 	c->e = e;
 	c->root = e->resolved;
-	c->screens = node_get(c->root, "screens");
-	c->routes = node_get(c->root, "routes");
-	c->flows = node_get(c->root, "flows");
+	c->screens = seq_or_null(node_get(c->root, "screens"));
+	c->routes = seq_or_null(node_get(c->root, "routes"));
+	c->flows = seq_or_null(node_get(c->root, "flows"));
 	c->locale = node_get_str(c->root, "locale");
 	c->strings = c->locale ? edition_strings(p, e) : NULL;   /* a base may leave it open */
 	c->routes_n = names_of_ids(p->arena, c->routes);

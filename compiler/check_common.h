@@ -16,6 +16,9 @@
 int check_report(project *p, diag_severity sev, const node *n, const node *fallback,
 		 const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* The `id` of a map item for messages: "?" when it has none. */
+const char *check_id_of(const node *item);
+
 /* The item of a sequence of maps whose `id` is id, or NULL. */
 node *check_find_by_id(const node *seq, const char *id);
 

@@ -353,7 +353,7 @@ static void policy_english(policy_ctx *c)
 	for (size_t i = 0; flows && flows->kind == NODE_SEQ && i < flows->count; i++)
 		english_literal(c, node_get(flows->items[i], "fallback"),
 				arena_printf(c->p->arena, "fallback of flow '%s'",
-					     node_get_str(flows->items[i], "id")));
+					     check_id_of(flows->items[i])));
 	english_literal(c, node_get(c->root, "title"), "title");
 }
 
@@ -378,7 +378,7 @@ static void policy_risk(policy_ctx *c)
 			c->errors += check_report(c->p, DIAG_ERROR, node_get(s, "id"), s,
 						  "policy-risk-disclosure",
 						  "investment screen '%s' of edition '%s' has no "
-						  "risk_disclosure component", node_get_str(s, "id"), c->e->id);
+						  "risk_disclosure component", check_id_of(s), c->e->id);
 	}
 }
 
