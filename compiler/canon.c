@@ -3,9 +3,11 @@
  *
  * jansson does the escaping and the number formatting; JSON_SORT_KEYS sorts
  * keys with strcmp, which on UTF-8 is the bytewise order the format promises.
- * Reals are printed by jansson as the shortest text that reads back as the
- * same double (1.3 stays 1.3); a real that is not finite (.inf, .nan) has no
- * JSON form and is kept as the string it was written as.
+ * Reals are printed with 15 significant digits: every decimal an author can
+ * write with up to 15 digits reads back as the same text (1.4 stays 1.4, where
+ * jansson's default of 17 digits would print 1.3999999999999999). A real that
+ * is not finite (.inf, .nan) has no JSON form and stays the string it was
+ * written as.
  */
 #include "canon.h"
 

@@ -18,7 +18,7 @@
 #include "node.h"
 #include "strbuf.h"
 
-#define CANON_JSON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+#define CANON_JSON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
 
 /*
  * The JSON value of a node tree (new reference: caller owns it, json_decref).

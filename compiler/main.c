@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canon.h"
 #include "emit.h"
 #include "model.h"
 #include "pack.h"
@@ -517,7 +518,10 @@ static pack *open_pack(const cli_opts *o, const char *path, int *verified)
 	if (o->trust_key && pack_read_key(o->trust_key, pk, sizeof(pk), &err) < 0) {
 		fprintf(stderr, "editionc: %s\n", err.buf);
 	} else if (pack_open_file(path, o->trust_key ? pk : NULL, &pk_pack, &err) < 0) {
-		fprintf(stderr, "editionc: cannot use pack '%s': %s\n", path, err.buf);
+		if (!strncmp(err.buf, "cannot read", 11))
+			fprintf(stderr, "editionc: %s\n", err.buf);
+		else
+			fprintf(stderr, "editionc: refused pack '%s': %s\n", path, err.buf);
 		pk_pack = NULL;
 	}
 	if (verified)
@@ -551,11 +555,26 @@ static void human_size(char *buf, size_t size, size_t n)
 		snprintf(buf, size, "%.1f MiB", n / (1024.0 * 1024.0));
 }
 
+/* SHA-256 of the whole file, as manifest.json and sha256sum give it. */
+static void file_sha256(const char *path, char hex[65])
+{
+	strbuf sb = STRBUF_INIT;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	if (strbuf_read_file(&sb, path, PACK_MAX_SIZE) < 0) {
+		strcpy(hex, "?");
+	} else {
+		crypto_hash_sha256(h, (const unsigned char *)sb.buf, sb.len);
+		sodium_bin2hex(hex, 65, h, sizeof(h));
+	}
+	strbuf_release(&sb);
+}
+
 static json_t *inspect_json(const pack *p, const char *path, int verified)
 {
 	const pack_info *in = pack_get_info(p);
-	char hex[65];
+	char hex[65], fhex[65];
 	sodium_bin2hex(hex, sizeof(hex), in->sha256, sizeof(in->sha256));
+	file_sha256(path, fhex);
 	json_t *sections = json_array(), *screens = json_array(), *flows = json_array();
 	for (int s = 1; s < PACK_SECTION_END; s++) {
 		size_t stored, raw;
@@ -580,10 +599,11 @@ static json_t *inspect_json(const pack *p, const char *path, int verified)
 		json_array_append_new(flows, json_pack("{s:s, s:I}", "id", id, "size", (json_int_t)len));
 	}
 	json_t *routes = pack_json(p, PACK_ROUTES, "json"), *products = pack_json(p, PACK_PRODUCTS, "json");
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
 		"file", path, "edition", in->edition, "version", in->version,
 		"min_client", in->min_client, "lua_version", in->lua_version, "format", (int)in->format,
-		"size", (json_int_t)in->file_size, "sha256", hex, "signature", sig_state(in, verified),
+		"size", (json_int_t)in->file_size, "sha256", fhex, "content_sha256", hex,
+		"signature", sig_state(in, verified),
 		"sections", sections, "screens", screens, "routes", routes ? routes : json_array(),
 		"flows", flows, "products", products ? products : json_array());
 }
@@ -591,13 +611,15 @@ static json_t *inspect_json(const pack *p, const char *path, int verified)
 static void print_header(const pack *p, const char *path, int verified)
 {
 	const pack_info *in = pack_get_info(p);
-	char hex[65], hs[32];
+	char hex[65], fhex[65], hs[32];
 	sodium_bin2hex(hex, sizeof(hex), in->sha256, sizeof(in->sha256));
+	file_sha256(path, fhex);
 	human_size(hs, sizeof(hs), in->file_size);
 	printf("pack       %s (%s, %zu bytes)\n", path, hs, in->file_size);
 	printf("edition    %s %s (min client %s)\n", in->edition, in->version, in->min_client);
 	printf("format     %u, lua %s\n", in->format, in->lua_version);
-	printf("sha-256    %s\n", hex);
+	printf("sha-256    %s (file, as in manifest.json)\n", fhex);
+	printf("content    %s (sha-256 before the trailer, the signed hash)\n", hex);
 	if (!in->is_signed)
 		printf("signature  none (unsigned pack)\n");
 	else
@@ -705,9 +727,7 @@ static char *show(const json_t *v)
 	if (json_is_string(v)) {
 		strbuf_addf(&sb, "'%s'", json_string_value(v));
 	} else {
-		char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-		strbuf_adds(&sb, s ? s : "?");
-		free(s);
+		canon_dump(v, &sb);
 	}
 	if (sb.len > 80) {
 		size_t cut = 76;
