@@ -245,6 +245,8 @@ START_TEST(test_note_without_diagnostic_is_dropped)
 }
 END_TEST
 
+Suite *suite_diag(void);
+
 Suite *suite_diag(void)
 {
 	Suite *s = suite_create("diag");

@@ -176,6 +176,8 @@ START_TEST(test_as_bool)
 }
 END_TEST
 
+Suite *suite_node(void);
+
 Suite *suite_node(void)
 {
 	Suite *s = suite_create("node");

@@ -387,6 +387,8 @@ START_TEST(test_project_load_bad_files)
 }
 END_TEST
 
+Suite *suite_read(void);
+
 Suite *suite_read(void)
 {
 	Suite *s = suite_create("read");

@@ -456,6 +456,8 @@ START_TEST(test_project_directory)
 }
 END_TEST
 
+Suite *suite_resolve(void);
+
 Suite *suite_resolve(void)
 {
 	Suite *s = suite_create("resolve");
