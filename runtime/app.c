@@ -1,0 +1,405 @@
+/*
+ * app: dispatch and the helpers every part of the request's way uses.
+ *
+ * Order of dispatch: health, readiness and metrics first (they must answer even
+ * when nothing else can), then the index and static styles, the session
+ * endpoints, the JSON API, and last the editions' own paths. Each worker
+ * thread keeps its own flow_runner (Lua states are not shared between
+ * threads); a thread-specific key frees it when the thread ends.
+ */
+#include "app_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+
+static pthread_key_t runner_key;
+static pthread_once_t runner_once = PTHREAD_ONCE_INIT;
+
+static void runner_destroy(void *p)
+{
+	flow_runner_free(p);
+}
+
+static void runner_key_init(void)
+{
+	pthread_key_create(&runner_key, runner_destroy);
+}
+
+flow_runner *app_runner(app *a)
+{
+	flow_runner *fr;
+
+	pthread_once(&runner_once, runner_key_init);
+	fr = pthread_getspecific(runner_key);
+	if (!fr) {
+		fr = flow_runner_new(a->bank, a->flow_mem_cap);
+		pthread_setspecific(runner_key, fr);
+	}
+	return fr;
+}
+
+app *app_new(bank *b, session_mgr *sessions, size_t flow_mem_cap)
+{
+	app *a = xcalloc(1, sizeof *a);
+
+	a->bank = b;
+	a->sessions = sessions;
+	a->flow_mem_cap = flow_mem_cap ? flow_mem_cap : 8u << 20;
+	return a;
+}
+
+void app_free(app *a)
+{
+	free(a);
+}
+
+/* --- answers ------------------------------------------------------------------ */
+
+void app_send_html(req *r, int status, strbuf *html)
+{
+	r->rs->status = status;
+	r->rs->content_type = CT_HTML;
+	strbuf_reset(&r->rs->body);
+	strbuf_add(&r->rs->body, html->buf, html->len);
+	strbuf_release(html);
+	http_response_header(r->rs, "Cache-Control", "no-store");
+}
+
+void app_send_json(req *r, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	r->rs->status = status;
+	r->rs->content_type = CT_JSON;
+	strbuf_reset(&r->rs->body);
+	strbuf_adds(&r->rs->body, text ? text : "null");
+	free(text);
+	json_decref(body);
+}
+
+void app_send_redirect(req *r, const char *location)
+{
+	r->rs->status = 303;
+	r->rs->content_type = "text/plain; charset=utf-8";
+	http_response_header(r->rs, "Location", location);
+	strbuf_reset(&r->rs->body);
+}
+
+void app_send_message(req *r, const rt_edition *ed, int status, const char *text)
+{
+	strbuf html = STRBUF_INIT;
+
+	if (render_message(ed, status, NULL, text, http_request_id(r->rq), &html) < 0) {
+		strbuf_reset(&html);
+		strbuf_addf(&html, "error %d (request %s)\n", status, http_request_id(r->rq));
+		r->rs->status = status;
+		strbuf_add(&r->rs->body, html.buf, html.len);
+		strbuf_release(&html);
+		return;
+	}
+	app_send_html(r, status, &html);
+}
+
+void app_set_route(req *r, const char *edition, const char *route)
+{
+	snprintf(r->rs->edition, sizeof r->rs->edition, "%s", edition ? edition : "");
+	snprintf(r->rs->route, sizeof r->rs->route, "%s", route ? route : "");
+}
+
+/* --- sessions --------------------------------------------------------------------- */
+
+int app_load_session(req *r)
+{
+	const char *auth = http_header(r->rq, "Authorization");
+	const char *token = NULL;
+
+	if (r->has_session)
+		return 1;
+	if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+		token = auth + 7;
+		r->via_bearer = 1;
+	} else {
+		token = http_cookie(r->rq, SESSION_COOKIE);
+	}
+	r->has_session = token && session_get(r->a->sessions, token, &r->s) == 0;
+	return r->has_session;
+}
+
+void app_ensure_session(req *r)
+{
+	strbuf cookie = STRBUF_INIT;
+
+	if (app_load_session(r))
+		return;
+	session_new(r->a->sessions, &r->s);
+	r->has_session = 1;
+	r->via_bearer = 0;
+	session_cookie(r->a->sessions, r->s.id, &cookie);
+	http_response_header(r->rs, "Set-Cookie", cookie.buf);
+	strbuf_release(&cookie);
+}
+
+int app_logged_in(const req *r)
+{
+	return r->has_session && r->s.customer_id != 0;
+}
+
+json_t *app_identities(const session *s)
+{
+	json_t *arr;
+
+	if (!s->customer_id)
+		return NULL;
+	arr = json_array();
+	for (int i = 0; i < s->n_identities; i++) {
+		const session_identity *id = &s->identities[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "key", id->key, "name", id->name,
+				      "role", id->role, "current", i == s->current);
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* --- editions ----------------------------------------------------------------------- */
+
+/*
+ * The edition follows who you are: enterprise service by role (boss ->
+ * enterprise-boss, else enterprise-standard), personal service by tier and
+ * preference (private -> private-banking, care, english, else mass). When the
+ * chosen edition is not loaded, the segment's general edition stands in.
+ */
+const rt_edition *app_edition_for(const registry *reg, const session *s)
+{
+	const session_identity *id = session_current(s);
+	const rt_edition *e = NULL;
+
+	if (!id)
+		return NULL;
+	if (id->enterprise_id) {
+		if (!strcmp(id->role, "boss"))
+			e = registry_find(reg, "enterprise-boss");
+		return e ? e : registry_find(reg, "enterprise-standard");
+	}
+	if (!strcmp(s->tier, "private"))
+		e = registry_find(reg, "private-banking");
+	else if (!strcmp(s->preference, "care"))
+		e = registry_find(reg, "care");
+	else if (!strcmp(s->preference, "english"))
+		e = registry_find(reg, "english");
+	return e ? e : registry_find(reg, "mass");
+}
+
+const rt_edition *app_default_edition(const registry *reg)
+{
+	const rt_edition *e = registry_find(reg, "mass");
+
+	return e ? e : registry_at(reg, 0);
+}
+
+char *app_home_path(const rt_edition *ed)
+{
+	const char *home = json_string_value(json_object_get(ed->meta, "home"));
+	strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; home && i < ed->n_routes; i++) {
+		const rt_route *rt = &ed->routes[i];
+		if (rt->screen && !strcmp(rt->screen, home) && !strcmp(rt->method, "GET")) {
+			strbuf_addf(&sb, "/%s%s", ed->id, rt->path);
+			return strbuf_detach(&sb, NULL);
+		}
+	}
+	strbuf_addf(&sb, "/%s/home", ed->id);
+	return strbuf_detach(&sb, NULL);
+}
+
+json_t *app_flow_spec(const rt_edition *ed, const char *flow_id)
+{
+	return flow_id ? json_object_get(ed->flow_specs, flow_id) : NULL;
+}
+
+/* A refusal code ("insufficient_funds") as the customer reads it. */
+const char *app_refusal_text(const rt_edition *ed, const char *code)
+{
+	strbuf key = STRBUF_INIT;
+	const char *text;
+
+	strbuf_addf(&key, "error.%s", code && *code ? code : "refused");
+	text = edition_string(ed, key.buf);
+	if (text == key.buf)    /* absent: edition_string gave the key back */
+		text = edition_string(ed, "ui.error.bad_request");
+	strbuf_release(&key);
+	return text;
+}
+
+void app_log_flow_failure(req *r, const rt_edition *ed, const char *flow, int st, const char *err)
+{
+	log_error("request %s: flow '%s' of edition '%s' failed (%d): %s", http_request_id(r->rq),
+		  flow, ed->id, st, err);
+	metrics_flow_error(ed->id, flow);
+}
+
+/* --- health, readiness, metrics, styles ---------------------------------------------- */
+
+static void send_readyz(req *r)
+{
+	json_t *eds = json_array();
+	size_t n = registry_count(r->reg);
+
+	for (size_t i = 0; i < n; i++) {
+		const rt_edition *e = registry_at(r->reg, i);
+		json_array_append_new(eds, json_pack("{s:s, s:s}", "id", e->id, "version", e->version));
+	}
+	app_send_json(r, n ? 200 : 503, json_pack("{s:b, s:o, s:s, s:I}", "ready", n > 0,
+		"editions", eds, "session_store", "memory", "sessions_active",
+		(json_int_t)session_count(r->a->sessions)));
+}
+
+static void send_metrics(req *r)
+{
+	r->rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	metrics_render(&r->rs->body, session_count(r->a->sessions));
+}
+
+static void send_css(req *r, const char *css, size_t len)
+{
+	r->rs->content_type = "text/css; charset=utf-8";
+	r->rs->borrowed = css;
+	r->rs->borrowed_len = len;
+	http_response_header(r->rs, "Cache-Control", "public, max-age=300");
+}
+
+static int system_route(req *r, const char *method, const char *path)
+{
+	if (!strcmp(path, "/healthz")) {
+		app_set_route(r, "", "healthz");
+		strbuf_adds(&r->rs->body, "ok\n");
+		return 1;
+	}
+	if (!strcmp(path, "/readyz")) {
+		app_set_route(r, "", "readyz");
+		send_readyz(r);
+		return 1;
+	}
+	if (!strcmp(path, "/metrics")) {
+		app_set_route(r, "", "metrics");
+		send_metrics(r);
+		return 1;
+	}
+	return 0;
+}
+
+/* "/mass/transfer" -> edition "mass", rest "/transfer"; NULL when no such edition. */
+static const rt_edition *split_edition(const registry *reg, const char *path, const char **rest)
+{
+	char id[64];
+	const char *slash = strchr(path + 1, '/');
+	size_t n = slash ? (size_t)(slash - path - 1) : strlen(path + 1);
+
+	if (n == 0 || n >= sizeof id)
+		return NULL;
+	memcpy(id, path + 1, n);
+	id[n] = '\0';
+	*rest = slash ? slash : "";
+	return registry_find(reg, id);
+}
+
+static void dispatch(req *r, const char *method, const char *path)
+{
+	const rt_edition *ed;
+	const char *rest;
+
+	if (!strcmp(path, "/") && !strcmp(method, "GET")) {
+		strbuf html = STRBUF_INIT;
+		app_set_route(r, "", "index");
+		render_index(r->reg, &html);
+		app_send_html(r, 200, &html);
+		return;
+	}
+	if (!strcmp(path, "/static/app.css")) {
+		size_t len;
+		const char *css = render_base_css(&len);
+		app_set_route(r, "", "static");
+		send_css(r, css, len);
+		return;
+	}
+	if (app_auth_route(r, method, path))
+		return;
+	if (!strncmp(path, "/api/v1/", 8)) {
+		app_api(r, method, path);
+		return;
+	}
+	ed = split_edition(r->reg, path, &rest);
+	if (ed && !strcmp(rest, "/theme.css")) {
+		app_set_route(r, ed->id, "theme");
+		send_css(r, ed->css, ed->css_len);
+		return;
+	}
+	if (ed && *rest) {
+		app_page(r, ed, method, rest);
+		return;
+	}
+	if (ed) {
+		char *home = app_home_path(ed);
+		app_send_redirect(r, home);
+		free(home);
+		return;
+	}
+	app_send_message(r, app_default_edition(r->reg), 404, NULL);
+}
+
+void app_handle(void *cls, http_request *rq, http_response *rs)
+{
+	req r = { .a = cls, .rq = rq, .rs = rs, .reg = http_registry(rq) };
+	const char *method = http_method(rq);
+	const char *path = http_path(rq);
+
+	if (system_route(&r, method, path))
+		return;
+	if (!r.reg) {
+		rs->status = 503;
+		strbuf_adds(&rs->body, "no pack set loaded\n");
+		return;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "POST")) {
+		http_response_header(rs, "Allow", "GET, HEAD, POST");
+		app_send_message(&r, app_default_edition(r.reg), 405, NULL);
+	} else {
+		dispatch(&r, method, path);
+	}
+	if (r.has_session)
+		session_clear(&r.s);
+}
+
+/*
+ * Weak stand-ins for the flow engine, so the server links and serves static
+ * screens while runtime/flow.c is not in the tree; the real definitions
+ * override these at link time. To be removed once flow.c is committed.
+ */
+__attribute__((weak)) flow_runner *flow_runner_new(bank *b, size_t mem_cap_bytes)
+{
+	return NULL;
+}
+
+__attribute__((weak)) void flow_runner_free(flow_runner *r)
+{
+}
+
+__attribute__((weak)) int flow_check_params(json_t *spec_params, json_t *raw, json_t **typed,
+					    strbuf *err)
+{
+	*typed = json_incref(raw);
+	return 0;
+}
+
+__attribute__((weak)) int flow_run(flow_runner *r, const rt_edition *ed, const char *flow_id,
+				   json_t *raw_params, const bank_identity *who, json_t **result,
+				   strbuf *err)
+{
+	strbuf_adds(err, "flow engine not built");
+	return FLOW_UNAVAILABLE;
+}

@@ -1,0 +1,30 @@
+/*
+ * app: the request's way through the server, behind http.
+ *
+ * app_handle is the http handler: it routes a request to the edition index,
+ * login/logout/switch, an edition's H5 page or form (through the edition's
+ * route table, with auth levels, CSRF, the confirmation step and
+ * post-redirect-get), the JSON API, static styles, health and metrics.
+ * Logged-in customers are kept on the edition that follows who they are
+ * (docs/architecture.md section 6).
+ */
+#ifndef APP_H
+#define APP_H
+
+#include "bank.h"
+#include "http.h"
+#include "session.h"
+
+typedef struct app app;
+
+/* Borrows b and sessions; both outlive the app. */
+app *app_new(bank *b, session_mgr *sessions, size_t flow_mem_cap);
+void app_free(app *a);
+
+/* An http_handler: cls is the app. */
+void app_handle(void *cls, http_request *rq, http_response *rs);
+
+/* The edition a logged-in session belongs to (see app.c), or NULL when none of its candidates is loaded. */
+const rt_edition *app_edition_for(const registry *r, const session *s);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * app_int: what app.c, app_auth.c, app_pages.c and app_api.c share.
+ *
+ * One request is one `req`: the app, the http request and response, the pack
+ * set the request holds, and its session (loaded once, saved when changed).
+ */
+#ifndef APP_INT_H
+#define APP_INT_H
+
+#include <jansson.h>
+
+#include "app.h"
+#include "flow.h"
+#include "render.h"
+
+struct app {
+	bank *bank;
+	session_mgr *sessions;
+	size_t flow_mem_cap;
+};
+
+typedef struct req {
+	app *a;
+	http_request *rq;
+	http_response *rs;
+	registry *reg;
+	session s;
+	int has_session;            /* s holds a live session */
+	int via_bearer;             /* named by an Authorization header, not the cookie */
+} req;
+
+#define CT_HTML "text/html; charset=utf-8"
+#define CT_JSON "application/json"
+
+/* app.c */
+void app_send_html(req *r, int status, strbuf *html);        /* takes html's contents */
+void app_send_json(req *r, int status, json_t *body);        /* consumes body */
+void app_send_redirect(req *r, const char *location);        /* 303 */
+void app_send_message(req *r, const rt_edition *ed, int status, const char *text);
+void app_set_route(req *r, const char *edition, const char *route);
+int app_load_session(req *r);                 /* 1 when a live session was found */
+void app_ensure_session(req *r);              /* an anonymous one (with cookie) when none */
+int app_logged_in(const req *r);
+json_t *app_identities(const session *s);
+char *app_home_path(const rt_edition *ed);    /* "/mass/home"; caller frees */
+const rt_edition *app_default_edition(const registry *reg);
+flow_runner *app_runner(app *a);
+json_t *app_flow_spec(const rt_edition *ed, const char *flow_id);   /* borrowed */
+const char *app_refusal_text(const rt_edition *ed, const char *code);
+void app_log_flow_failure(req *r, const rt_edition *ed, const char *flow, int st, const char *err);
+
+/* app_auth.c */
+int app_auth_route(req *r, const char *method, const char *path);   /* 1 when handled */
+
+/* app_pages.c */
+void app_page(req *r, const rt_edition *ed, const char *method, const char *path);
+
+/* app_api.c */
+void app_api(req *r, const char *method, const char *path);
+
+#endif

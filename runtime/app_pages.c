@@ -1,0 +1,386 @@
+/*
+ * app_pages: an edition's H5 pages and forms.
+ *
+ * GET of a screen route: the screen's data flow runs with the query string as
+ * raw params, then the page is rendered. POST of a flow route: the form is
+ * parsed by MHD's post processor, the CSRF token checked, a step-up route
+ * first answers a confirmation page (the flow runs only on the POST that
+ * carries _confirm=1), and a success is kept as the session's one-shot flash
+ * and redirected (303) to the route named by `then` (post-redirect-get).
+ * Failures show the form again with the values entered and a message.
+ */
+#include "app_int.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- access ------------------------------------------------------------------ */
+
+static void redirect_to_login(req *r, const rt_edition *ed, const char *path)
+{
+	strbuf next = STRBUF_INIT, loc = STRBUF_INIT;
+	char *esc;
+
+	if (!strcmp(http_method(r->rq), "GET")) {
+		strbuf_addf(&next, "/%s%s", ed->id, path);
+	} else {
+		char *home = app_home_path(ed);
+		strbuf_adds(&next, home);
+		free(home);
+	}
+	esc = curl_easy_escape(NULL, next.buf, (int)next.len);
+	strbuf_addf(&loc, "/login?next=%s", esc ? esc : "");
+	app_send_redirect(r, loc.buf);
+	curl_free(esc);
+	strbuf_release(&next);
+	strbuf_release(&loc);
+}
+
+/*
+ * 1 when the request may go on. A customer on another edition's page goes to
+ * the same path of their own edition when it has one, else to its home; an
+ * anonymous visitor of a page that needs login goes to the login page.
+ */
+static int check_access(req *r, const rt_edition *ed, const rt_route *rt, const char *path)
+{
+	app_load_session(r);
+	if (app_logged_in(r)) {
+		const rt_edition *own = app_edition_for(r->reg, &r->s);
+		if (own && own != ed) {
+			char *home = app_home_path(own);
+			strbuf loc = STRBUF_INIT;
+			if (edition_route_by_path(own, "GET", path))
+				strbuf_addf(&loc, "/%s%s", own->id, path);
+			else
+				strbuf_adds(&loc, home);
+			app_send_redirect(r, loc.buf);
+			strbuf_release(&loc);
+			free(home);
+			return 0;
+		}
+		return 1;
+	}
+	if (strcmp(rt->auth, "none")) {
+		redirect_to_login(r, ed, path);
+		return 0;
+	}
+	return 1;
+}
+
+/* --- screens ---------------------------------------------------------------------- */
+
+static int has_form(json_t *node, int depth)
+{
+	size_t i;
+	json_t *v;
+
+	if (depth > 32)
+		return 0;
+	if (json_is_array(node)) {
+		json_array_foreach(node, i, v)
+			if (has_form(v, depth + 1))
+				return 1;
+		return 0;
+	}
+	if (!json_is_object(node))
+		return 0;
+	v = json_object_get(node, "component");
+	if (json_is_string(v) && (!strcmp(json_string_value(v), "form") ||
+				  !strcmp(json_string_value(v), "approval_list")))
+		return 1;
+	return has_form(json_object_get(node, "children"), depth + 1) ||
+	       has_form(json_object_get(node, "layout"), depth + 1);
+}
+
+/* The screen holding a form that posts to route_id, or NULL. */
+static int posts_to(json_t *node, const char *route_id, int depth)
+{
+	size_t i;
+	json_t *v;
+
+	if (depth > 32)
+		return 0;
+	if (json_is_array(node)) {
+		json_array_foreach(node, i, v)
+			if (posts_to(v, route_id, depth + 1))
+				return 1;
+		return 0;
+	}
+	if (!json_is_object(node))
+		return 0;
+	v = json_object_get(node, "action");
+	if (json_is_string(v) && !strcmp(json_string_value(v), route_id))
+		return 1;
+	return posts_to(json_object_get(node, "children"), route_id, depth + 1) ||
+	       posts_to(json_object_get(node, "layout"), route_id, depth + 1);
+}
+
+static const char *form_screen_of(const rt_edition *ed, const char *route_id)
+{
+	const char *id;
+	json_t *screen;
+
+	json_object_foreach(ed->screens, id, screen)
+		if (posts_to(screen, route_id, 0))
+			return id;
+	return NULL;
+}
+
+/* The result the flash holds for flow_id (new reference), or NULL; the flash is used up. */
+static json_t *take_flash(req *r, const char *flow_id, int *had_flash)
+{
+	char *text;
+	json_t *f, *out = NULL;
+
+	*had_flash = 0;
+	if (!r->has_session || !r->s.flash)
+		return NULL;
+	text = session_take_flash(&r->s);
+	session_save(r->a->sessions, &r->s);
+	f = json_loads(text, 0, NULL);
+	free(text);
+	if (json_object_get(f, "result")) {
+		*had_flash = 1;
+		if (flow_id && !strcmp(flow_id, json_string_value(json_object_get(f, "flow")) ?: ""))
+			out = json_incref(json_object_get(f, "result"));
+	}
+	json_decref(f);
+	return out;
+}
+
+typedef struct page_state {
+	int status;
+	const char *error;
+	json_t *values;             /* form values to show again, or NULL */
+} page_state;
+
+/* Runs the screen's data flow. 0 with *data, or -1 when an answer was sent. */
+static int screen_data(req *r, const rt_edition *ed, json_t *screen, json_t **data, page_state *ps)
+{
+	const char *flow = json_string_value(json_object_get(screen, "flow"));
+	json_t *raw;
+	bank_identity who;
+	strbuf err = STRBUF_INIT;
+	int st;
+
+	*data = NULL;
+	if (!flow)
+		return 0;
+	raw = http_query_object(r->rq);
+	session_bank_identity(&r->s, &who);
+	st = flow_run(app_runner(r->a), ed, flow, raw, &who, data, &err);
+	json_decref(raw);
+	if (st == FLOW_OK || st == FLOW_UNAVAILABLE || st == FLOW_REFUSED) {
+		if (st == FLOW_UNAVAILABLE) {
+			ps->status = 503;
+			ps->error = json_string_value(json_object_get(app_flow_spec(ed, flow), "fallback"));
+			if (!ps->error)
+				ps->error = edition_string(ed, "ui.error.unavailable");
+		} else if (st == FLOW_REFUSED) {
+			ps->status = 422;
+			ps->error = app_refusal_text(ed, err.buf);
+		}
+		strbuf_release(&err);
+		return 0;
+	}
+	if (st == FLOW_ERROR || st == FLOW_TIMEOUT)
+		app_log_flow_failure(r, ed, flow, st, err.buf);
+	app_send_message(r, ed, st == FLOW_TIMEOUT ? 500 : st, st == FLOW_BAD_PARAMS ? err.buf : NULL);
+	strbuf_release(&err);
+	return -1;
+}
+
+static void show_screen(req *r, const rt_edition *ed, const char *screen_id, page_state *ps)
+{
+	json_t *screen = edition_screen(ed, screen_id);
+	json_t *data = NULL, *identities;
+	const char *result_of, *notice = NULL;
+	strbuf html = STRBUF_INIT;
+	int had_flash;
+
+	if (!screen) {
+		app_send_message(r, ed, 404, NULL);
+		return;
+	}
+	if (!app_logged_in(r) && has_form(screen, 0))
+		app_ensure_session(r);
+	result_of = json_string_value(json_object_get(screen, "result_of"));
+	data = take_flash(r, result_of, &had_flash);
+	if (had_flash && !result_of)
+		notice = edition_string(ed, "ui.done");
+	if (!data && screen_data(r, ed, screen, &data, ps) < 0)
+		return;
+	identities = r->has_session ? app_identities(&r->s) : NULL;
+	render_page pg = { .ed = ed, .screen = screen, .data = data,
+			   .csrf = r->has_session ? r->s.csrf : NULL,
+			   .user_name = app_logged_in(r) ? r->s.name : NULL,
+			   .identities = identities, .notice = notice, .error = ps->error,
+			   .form_values = ps->values };
+	if (render_screen(&pg, &html) < 0) {
+		strbuf_release(&html);
+		app_send_message(r, ed, 500, NULL);
+	} else {
+		app_send_html(r, ps->status ? ps->status : 200, &html);
+	}
+	json_decref(data);
+	json_decref(identities);
+}
+
+/* --- forms ------------------------------------------------------------------------------ */
+
+/* The form again, with a message and the values entered. */
+static void form_again(req *r, const rt_edition *ed, const rt_route *rt, int status,
+		       const char *error, json_t *values)
+{
+	const char *screen = form_screen_of(ed, rt->id);
+	page_state ps = { status, error, values };
+
+	if (screen)
+		show_screen(r, ed, screen, &ps);
+	else
+		app_send_message(r, ed, status, error);
+}
+
+static void confirm_page(req *r, const rt_edition *ed, const rt_route *rt, json_t *values)
+{
+	const char *screen_id = form_screen_of(ed, rt->id);
+	json_t *identities = app_identities(&r->s);
+	strbuf html = STRBUF_INIT;
+	render_page pg = { .ed = ed, .screen = screen_id ? edition_screen(ed, screen_id) : NULL,
+			   .csrf = r->s.csrf, .user_name = r->s.name, .identities = identities };
+
+	if (render_confirm(&pg, rt, values, &html) < 0) {
+		strbuf_release(&html);
+		app_send_message(r, ed, 500, NULL);
+	} else {
+		app_send_html(r, 200, &html);
+	}
+	json_decref(identities);
+}
+
+static void flow_succeeded(req *r, const rt_edition *ed, const rt_route *rt, json_t *result)
+{
+	json_t *flash = json_pack("{s:s, s:O}", "flow", rt->flow, "result", result);
+	char *text = json_dumps(flash, JSON_COMPACT);
+	const rt_route *then = edition_route_by_id(ed, rt->then);
+	strbuf loc = STRBUF_INIT;
+
+	session_set_flash(&r->s, text);
+	session_save(r->a->sessions, &r->s);
+	if (then) {
+		strbuf_addf(&loc, "/%s%s", ed->id, then->path);
+	} else {
+		char *home = app_home_path(ed);
+		strbuf_adds(&loc, home);
+		free(home);
+	}
+	app_send_redirect(r, loc.buf);
+	strbuf_release(&loc);
+	free(text);
+	json_decref(flash);
+}
+
+static void run_form_flow(req *r, const rt_edition *ed, const rt_route *rt, json_t *values)
+{
+	bank_identity who;
+	json_t *result = NULL;
+	strbuf err = STRBUF_INIT;
+	int st;
+
+	session_bank_identity(&r->s, &who);
+	st = flow_run(app_runner(r->a), ed, rt->flow, values, &who, &result, &err);
+	switch (st) {
+	case FLOW_OK:
+		flow_succeeded(r, ed, rt, result);
+		break;
+	case FLOW_BAD_PARAMS:
+		form_again(r, ed, rt, 400, err.buf, values);
+		break;
+	case FLOW_REFUSED:
+		form_again(r, ed, rt, 422, app_refusal_text(ed, err.buf), values);
+		break;
+	case FLOW_UNAVAILABLE: {
+		const char *fb = json_string_value(json_object_get(app_flow_spec(ed, rt->flow), "fallback"));
+		form_again(r, ed, rt, 503, fb ? fb : edition_string(ed, "ui.error.unavailable"), values);
+		break;
+	}
+	case FLOW_FORBIDDEN:
+	case FLOW_NOT_FOUND:
+		app_send_message(r, ed, st, NULL);
+		break;
+	default:
+		app_log_flow_failure(r, ed, rt->flow, st, err.buf);
+		app_send_message(r, ed, 500, NULL);
+	}
+	json_decref(result);
+	strbuf_release(&err);
+}
+
+static int needs_confirm(const rt_edition *ed, const rt_route *rt)
+{
+	json_t *spec = app_flow_spec(ed, rt->flow);
+
+	return !strcmp(rt->auth, "step_up") || json_is_true(json_object_get(spec, "confirm"));
+}
+
+static void post_form(req *r, const rt_edition *ed, const rt_route *rt)
+{
+	json_t *form = http_form(r->rq);
+	const char *confirm;
+	json_t *typed = NULL;
+	strbuf err = STRBUF_INIT;
+
+	if (!form) {
+		app_send_message(r, ed, 400, NULL);
+		return;
+	}
+	if (!r->has_session || r->via_bearer ||
+	    !session_csrf_ok(&r->s, json_string_value(json_object_get(form, "_csrf")))) {
+		app_send_message(r, ed, 403, edition_string(ed, "ui.error.csrf"));
+		json_decref(form);
+		return;
+	}
+	confirm = json_string_value(json_object_get(form, "_confirm"));
+	json_object_del(form, "_csrf");
+	json_object_del(form, "_confirm");
+	if (needs_confirm(ed, rt) && !(confirm && !strcmp(confirm, "1"))) {
+		json_t *spec_params = json_object_get(app_flow_spec(ed, rt->flow), "params");
+		if (flow_check_params(spec_params, form, &typed, &err))
+			form_again(r, ed, rt, 400, err.buf, form);
+		else
+			confirm_page(r, ed, rt, form);
+	} else {
+		run_form_flow(r, ed, rt, form);
+	}
+	json_decref(typed);
+	json_decref(form);
+	strbuf_release(&err);
+}
+
+/* --- entry ---------------------------------------------------------------------------------- */
+
+void app_page(req *r, const rt_edition *ed, const char *method, const char *path)
+{
+	const rt_route *rt = edition_route_by_path(ed, method, path);
+
+	if (!rt) {
+		int other = edition_route_by_path(ed, strcmp(method, "GET") ? "GET" : "POST", path) != NULL;
+		app_set_route(r, ed->id, "");
+		if (other)
+			http_response_header(r->rs, "Allow", strcmp(method, "GET") ? "GET, HEAD" : "POST");
+		app_send_message(r, ed, other ? 405 : 404, NULL);
+		return;
+	}
+	app_set_route(r, ed->id, rt->id);
+	if (!check_access(r, ed, rt, path))
+		return;
+	if (!strcmp(method, "GET") && rt->screen) {
+		page_state ps = { 0, NULL, NULL };
+		show_screen(r, ed, rt->screen, &ps);
+	} else if (!strcmp(method, "POST") && rt->flow) {
+		post_form(r, ed, rt);
+	} else {
+		app_send_message(r, ed, 404, NULL);
+	}
+}

@@ -1,0 +1,687 @@
+/*
+ * http: libmicrohttpd glue.
+ *
+ * A request's life: the access handler's first call (headers complete)
+ * allocates its http_request, takes a reference on the current pack set,
+ * checks the framing and the declared body size; the upload calls append the
+ * body under the cap; the last call runs the handler and queues the answer.
+ * Errors found before the last call are answered at once: MHD then closes the
+ * connection, which is what a refused request deserves. NOTIFY_COMPLETED
+ * writes the access-log line, counts the metrics and drops the pack set.
+ *
+ * The deadline: MHD's timeout is an idle timeout, reset by every byte, so a
+ * client sending one byte a second would never hit it. Each connection is
+ * tracked from NOTIFY_CONNECTION (start time, socket); the clock restarts
+ * when a request completes. A reaper thread shuts down the socket of any
+ * connection past its deadline; MHD then sees the end of the stream and
+ * closes it in its own thread, so the connection is never freed behind
+ * MHD's back. An idle keep-alive connection thus lives at most
+ * min(idle timeout, deadline).
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+
+typedef struct conn_track {
+	struct conn_track *prev, *next;
+	int fd;
+	long long start_ms;
+	int cut;                    /* shut down by the reaper */
+} conn_track;
+
+struct http_server {
+	http_config cfg;
+	http_handler handler;
+	void *cls;
+	struct MHD_Daemon *d;
+	int listen_fd;
+	int port;
+	atomic_long in_flight;
+	pthread_mutex_t track_lock;
+	conn_track tracks;          /* list head */
+	pthread_t reaper;
+	pthread_mutex_t reaper_lock;
+	pthread_cond_t reaper_cond;
+	int reaper_stop;
+};
+
+struct http_request {
+	http_server *srv;
+	struct MHD_Connection *conn;
+	registry *reg;
+	char method[16];
+	char *path;
+	char id[17];
+	char client[INET6_ADDRSTRLEN];
+	strbuf body;
+	long long start_us;
+	int status;                 /* what was answered */
+	size_t bytes;
+	int answered;
+	char edition[32];
+	char route[64];
+};
+
+static long long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+/* --- responses ------------------------------------------------------------- */
+
+void http_response_header(http_response *rs, const char *name, const char *value)
+{
+	size_t n = strcspn(value, "\r\n");
+
+	strbuf_addf(&rs->headers, "%s: %.*s\n", name, (int)n, value);
+}
+
+static void add_common_headers(struct MHD_Response *r, const http_request *rq)
+{
+	MHD_add_response_header(r, "X-Request-Id", rq->id);
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'self'; script-src 'self'; style-src 'self'; "
+				"img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+				"form-action 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+}
+
+static void add_extra_headers(struct MHD_Response *r, strbuf *headers)
+{
+	char *line = headers->buf;
+
+	while (*line) {
+		char *nl = strchr(line, '\n');
+		char *colon = strchr(line, ':');
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (colon && colon < nl) {
+			*colon = '\0';
+			MHD_add_response_header(r, line, colon + 2);
+		}
+		line = nl + 1;
+	}
+}
+
+static enum MHD_Result queue(http_request *rq, http_response *rs)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+	size_t len;
+
+	if (rs->borrowed) {
+		len = rs->borrowed_len;
+		r = MHD_create_response_from_buffer(len, (void *)rs->borrowed, MHD_RESPMEM_PERSISTENT);
+	} else {
+		char *body = strbuf_detach(&rs->body, &len);
+		r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (!r)
+			free(body);
+	}
+	if (!r)
+		return MHD_NO;
+	add_common_headers(r, rq);
+	MHD_add_response_header(r, "Content-Type", rs->content_type ? rs->content_type
+				: "text/plain; charset=utf-8");
+	add_extra_headers(r, &rs->headers);
+	rq->status = rs->status ? rs->status : 200;
+	rq->bytes = len;
+	rq->answered = 1;
+	snprintf(rq->edition, sizeof rq->edition, "%s", rs->edition);
+	snprintf(rq->route, sizeof rq->route, "%s", rs->route);
+	ok = MHD_queue_response(rq->conn, (unsigned)rq->status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static void response_init(http_response *rs)
+{
+	memset(rs, 0, sizeof *rs);
+	strbuf_init(&rs->body);
+	strbuf_init(&rs->headers);
+}
+
+static void response_release(http_response *rs)
+{
+	strbuf_release(&rs->body);
+	strbuf_release(&rs->headers);
+}
+
+/* A short plain answer from this layer (refused framing, too large, ...). */
+static enum MHD_Result answer_plain(http_request *rq, int status, const char *text)
+{
+	http_response rs;
+	enum MHD_Result ok;
+
+	response_init(&rs);
+	rs.status = status;
+	strbuf_addf(&rs.body, "%s\n", text);
+	http_response_header(&rs, "Connection", "close");
+	ok = queue(rq, &rs);
+	response_release(&rs);
+	return ok;
+}
+
+/* --- framing checks ---------------------------------------------------------- */
+
+typedef struct framing {
+	int n_length, n_encoding;
+	int length_bad, encoding_bad;
+	unsigned long long length;
+} framing;
+
+static int digits_only(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	framing *f = cls;
+
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		f->n_length++;
+		if (!value || !digits_only(value) || strlen(value) > 15)
+			f->length_bad = 1;
+		else
+			f->length = strtoull(value, NULL, 10);
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->n_encoding++;
+		if (!value || strcasecmp(value, "chunked"))
+			f->encoding_bad = 1;
+	}
+	return MHD_YES;
+}
+
+/* NULL when the framing is sound, else why it is refused. */
+static const char *check_framing(struct MHD_Connection *c, size_t max_body, int *status)
+{
+	framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &f);
+	*status = 400;
+	if (f.n_length > 1)
+		return "more than one Content-Length";
+	if (f.n_length && f.n_encoding)
+		return "Content-Length together with Transfer-Encoding";
+	if (f.n_encoding > 1 || f.encoding_bad)
+		return "unsupported Transfer-Encoding";
+	if (f.length_bad)
+		return "malformed Content-Length";
+	if (f.n_length && f.length > max_body) {
+		*status = 413;
+		return "body too large";
+	}
+	return NULL;
+}
+
+/* --- the request ------------------------------------------------------------------ */
+
+static http_request *request_new(http_server *srv, struct MHD_Connection *c, const char *url,
+				 const char *method)
+{
+	http_request *rq = xcalloc(1, sizeof *rq);
+	const union MHD_ConnectionInfo *ci;
+	unsigned char raw[8];
+
+	rq->srv = srv;
+	rq->conn = c;
+	rq->start_us = now_us();
+	rq->reg = registry_acquire();
+	snprintf(rq->method, sizeof rq->method, "%s", strcmp(method, "HEAD") ? method : "GET");
+	rq->path = xstrdup(url);
+	strbuf_init(&rq->body);
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(rq->id, sizeof rq->id, raw, sizeof raw);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+			  rq->client, sizeof rq->client);
+	else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
+			  rq->client, sizeof rq->client);
+	atomic_fetch_add(&srv->in_flight, 1);
+	return rq;
+}
+
+static void request_free(http_request *rq)
+{
+	registry_release(rq->reg);
+	strbuf_release(&rq->body);
+	free(rq->path);
+	free(rq);
+}
+
+static enum MHD_Result run_handler(http_request *rq)
+{
+	http_response rs;
+	enum MHD_Result ok;
+
+	response_init(&rs);
+	rs.status = 200;
+	rq->srv->handler(rq->srv->cls, rq, &rs);
+	ok = queue(rq, &rs);
+	response_release(&rs);
+	return ok;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version, const char *upload,
+				 size_t *upload_size, void **con_cls)
+{
+	http_server *srv = cls;
+	http_request *rq = *con_cls;
+	const char *why;
+	int status;
+
+	if (!rq) {
+		rq = request_new(srv, c, url, method);
+		*con_cls = rq;
+		if ((why = check_framing(c, srv->cfg.max_body, &status)))
+			return answer_plain(rq, status, why);
+		return MHD_YES;
+	}
+	if (rq->answered) {         /* refused early: swallow what the client still sends */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (rq->body.len + *upload_size > srv->cfg.max_body) {
+			*upload_size = 0;
+			return answer_plain(rq, 413, "body too large");
+		}
+		strbuf_add(&rq->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return run_handler(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	http_server *srv = cls;
+	http_request *rq = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+	double secs;
+
+	if (!rq)
+		return;
+	*con_cls = NULL;
+	secs = (double)(now_us() - rq->start_us) / 1e6;
+	if (!rq->answered)
+		rq->status = 499;       /* the client went away, or the deadline cut it */
+	log_access(&(log_access_entry){ rq->id, rq->method, rq->path, rq->status, rq->edition,
+					rq->route, secs * 1000.0, rq->bytes, rq->client });
+	metrics_request(rq->edition, rq->route, rq->status, secs);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci && ci->socket_context) {
+		conn_track *t = ci->socket_context;
+		pthread_mutex_lock(&srv->track_lock);
+		t->start_ms = now_ms();             /* the next request's clock */
+		pthread_mutex_unlock(&srv->track_lock);
+	}
+	atomic_fetch_sub(&srv->in_flight, 1);
+	request_free(rq);
+}
+
+/* --- accessors ------------------------------------------------------------------- */
+
+const char *http_method(const http_request *rq) { return rq->method; }
+const char *http_path(const http_request *rq) { return rq->path; }
+const char *http_client_ip(const http_request *rq) { return rq->client; }
+const char *http_request_id(const http_request *rq) { return rq->id; }
+registry *http_registry(const http_request *rq) { return rq->reg; }
+
+const char *http_header(const http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_cookie(const http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *http_query(const http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	json_t *v = json_string(value ? value : "");
+
+	if (v && key)
+		json_object_set_new(cls, key, v);   /* not UTF-8: dropped, the flow sees it missing */
+	else
+		json_decref(v);
+	return MHD_YES;
+}
+
+json_t *http_query_object(const http_request *rq)
+{
+	json_t *obj = json_object();
+
+	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, collect_arg, obj);
+	return obj;
+}
+
+const char *http_body(const http_request *rq, size_t *len)
+{
+	*len = rq->body.len;
+	return rq->body.buf;
+}
+
+typedef struct form_state {
+	json_t *obj;
+	strbuf cur;
+	char *cur_key;
+} form_state;
+
+static void form_flush(form_state *fs)
+{
+	if (fs->cur_key) {
+		json_t *v = json_stringn(fs->cur.buf, fs->cur.len);
+		if (v)
+			json_object_set_new(fs->obj, fs->cur_key, v);
+		free(fs->cur_key);
+		fs->cur_key = NULL;
+	}
+	strbuf_reset(&fs->cur);
+}
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *filename, const char *content_type,
+				  const char *encoding, const char *data, uint64_t off, size_t size)
+{
+	form_state *fs = cls;
+
+	if (!key || filename)
+		return MHD_YES;         /* file uploads are not part of any form here */
+	if (!fs->cur_key || strcmp(fs->cur_key, key) || off == 0) {
+		form_flush(fs);
+		fs->cur_key = xstrdup(key);
+	}
+	strbuf_add(&fs->cur, data, size);
+	return MHD_YES;
+}
+
+json_t *http_form(const http_request *rq)
+{
+	form_state fs = { json_object(), STRBUF_INIT, NULL };
+	struct MHD_PostProcessor *pp = MHD_create_post_processor(rq->conn, 4096, form_field, &fs);
+
+	if (!pp) {
+		json_decref(fs.obj);
+		return NULL;
+	}
+	if (rq->body.len && MHD_post_process(pp, rq->body.buf, rq->body.len) != MHD_YES) {
+		MHD_destroy_post_processor(pp);
+		form_flush(&fs);
+		strbuf_release(&fs.cur);
+		json_decref(fs.obj);
+		return NULL;
+	}
+	MHD_destroy_post_processor(pp);
+	form_flush(&fs);
+	strbuf_release(&fs.cur);
+	return fs.obj;
+}
+
+/* --- connections and the deadline --------------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	http_server *srv = cls;
+	conn_track *t;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t = xcalloc(1, sizeof *t);
+		t->fd = ci ? ci->connect_fd : -1;
+		t->start_ms = now_ms();
+		pthread_mutex_lock(&srv->track_lock);
+		t->next = srv->tracks.next;
+		t->prev = &srv->tracks;
+		srv->tracks.next->prev = t;
+		srv->tracks.next = t;
+		pthread_mutex_unlock(&srv->track_lock);
+		*socket_context = t;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && (t = *socket_context)) {
+		pthread_mutex_lock(&srv->track_lock);
+		t->prev->next = t->next;
+		t->next->prev = t->prev;
+		pthread_mutex_unlock(&srv->track_lock);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+static void reap_once(http_server *srv)
+{
+	long long now = now_ms();
+	int cut = 0;
+
+	pthread_mutex_lock(&srv->track_lock);
+	for (conn_track *t = srv->tracks.next; t != &srv->tracks; t = t->next) {
+		if (!t->cut && t->fd >= 0 && now - t->start_ms > srv->cfg.deadline_ms) {
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = 1;
+			cut++;
+		}
+	}
+	pthread_mutex_unlock(&srv->track_lock);
+	if (cut)
+		log_warn("closed %d connection(s) past the %d ms request deadline", cut,
+			 srv->cfg.deadline_ms);
+}
+
+static void *reaper_main(void *arg)
+{
+	http_server *srv = arg;
+	int tick = srv->cfg.deadline_ms / 10;
+
+	if (tick < 50)
+		tick = 50;
+	if (tick > 1000)
+		tick = 1000;
+	pthread_mutex_lock(&srv->reaper_lock);
+	while (!srv->reaper_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)tick * 1000000;
+		ts.tv_sec += ts.tv_nsec / 1000000000;
+		ts.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&srv->reaper_cond, &srv->reaper_lock, &ts);
+		if (srv->reaper_stop)
+			break;
+		pthread_mutex_unlock(&srv->reaper_lock);
+		reap_once(srv);
+		pthread_mutex_lock(&srv->reaper_lock);
+	}
+	pthread_mutex_unlock(&srv->reaper_lock);
+	return NULL;
+}
+
+/* --- start and stop ---------------------------------------------------------------- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_warn("http: %s", buf);
+}
+
+static void apply_defaults(http_config *c)
+{
+	if (!c->host)
+		c->host = "127.0.0.1";
+	if (c->workers <= 0)
+		c->workers = 2;
+	if (!c->max_body)
+		c->max_body = 1u << 20;
+	if (!c->memory_limit)
+		c->memory_limit = 32u << 10;
+	if (c->idle_timeout_s <= 0)
+		c->idle_timeout_s = 15;
+	if (c->deadline_ms <= 0)
+		c->deadline_ms = 30000;
+	if (!c->max_conns)
+		c->max_conns = 1024;
+	if (!c->max_conns_per_ip)
+		c->max_conns_per_ip = 64;
+}
+
+/* Binds the listening socket here, so that a taken port gets a clear message. */
+static int bind_listener(http_server *s, strbuf *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->cfg.port) };
+	socklen_t sl = sizeof sa;
+	int one = 1, fd;
+
+	if (inet_pton(AF_INET, s->cfg.host, &sa.sin_addr) != 1) {
+		strbuf_addf(err, "bad listen address '%s' (want an IPv4 address)", s->cfg.host);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 511) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		strbuf_addf(err, "cannot listen on '%s:%d': %s", s->cfg.host, s->cfg.port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	s->listen_fd = fd;
+	s->port = ntohs(sa.sin_port);
+	return 0;
+}
+
+int http_start(const http_config *cfg, http_handler h, void *cls, http_server **out, strbuf *err)
+{
+	http_server *s = xcalloc(1, sizeof *s);
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	s->cfg = *cfg;
+	apply_defaults(&s->cfg);
+	s->handler = h;
+	s->cls = cls;
+	s->tracks.next = s->tracks.prev = &s->tracks;
+	pthread_mutex_init(&s->track_lock, NULL);
+	pthread_mutex_init(&s->reaper_lock, NULL);
+	pthread_cond_init(&s->reaper_cond, NULL);
+	if (sodium_init() < 0 || bind_listener(s, err) < 0)
+		goto fail;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.workers,
+		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.memory_limit,
+		MHD_OPTION_STRICT_FOR_CLIENT, 1,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		MHD_OPTION_END);
+	if (!s->d) {
+		strbuf_addf(err, "cannot start the http server on '%s:%d'", s->cfg.host, s->port);
+		close(s->listen_fd);
+		goto fail;
+	}
+	if (pthread_create(&s->reaper, NULL, reaper_main, s)) {
+		strbuf_addf(err, "cannot start the deadline thread");
+		MHD_stop_daemon(s->d);
+		close(s->listen_fd);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	pthread_mutex_destroy(&s->track_lock);
+	pthread_mutex_destroy(&s->reaper_lock);
+	pthread_cond_destroy(&s->reaper_cond);
+	free(s);
+	return -1;
+}
+
+int http_port(const http_server *s)
+{
+	return s->port;
+}
+
+long http_in_flight(const http_server *s)
+{
+	return atomic_load(&((http_server *)s)->in_flight);
+}
+
+int http_drain(http_server *s, int wait_ms)
+{
+	long long until = now_ms() + wait_ms;
+
+	if (s->listen_fd >= 0) {
+		MHD_socket fd = MHD_quiesce_daemon(s->d);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		s->listen_fd = -1;
+	}
+	while (http_in_flight(s) > 0 && now_ms() < until) {
+		struct timespec ts = { 0, 20 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return http_in_flight(s) == 0;
+}
+
+void http_stop(http_server *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->reaper_lock);
+	s->reaper_stop = 1;
+	pthread_cond_signal(&s->reaper_cond);
+	pthread_mutex_unlock(&s->reaper_lock);
+	pthread_join(s->reaper, NULL);
+	MHD_stop_daemon(s->d);          /* closes the listening socket unless quiesced */
+	pthread_mutex_destroy(&s->track_lock);
+	pthread_mutex_destroy(&s->reaper_lock);
+	pthread_cond_destroy(&s->reaper_cond);
+	free(s);
+}
