@@ -363,6 +363,9 @@ static void print_source_line(FILE *out, const char *line, size_t n, int col, si
 			size_t next = (cell / 8 + 1) * 8;
 			fprintf(out, "%*s", (int)(next - cell), "");
 			cell = next;
+		} else if (cp < 0x20 || cp == 0x7f || (cp == 0xfffd && len == 1)) {
+			fputc('?', out);    /* control or broken bytes: visible, one cell */
+			cell++;
 		} else {
 			fwrite(line + i, 1, len, out);
 			cell += char_width(cp);

@@ -188,10 +188,27 @@ static int key_ref_cmp(const void *x, const void *y)
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
+static int same_key(const node *a, const node *b)
+{
+	return a->len == b->len && !memcmp(a->str, b->str, a->len);
+}
+
+/* Small maps, the common case: a plain scan, no allocation. */
+static int has_duplicate_small(const node *map)
+{
+	for (size_t i = 1; i < map->count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (same_key(map->keys[i], map->keys[j]))
+				return 1;
+	return 0;
+}
+
 /* Reports each repeated key at its second writing and keeps the first. */
 static void drop_duplicate_keys(reader *r, node *map)
 {
 	size_t n = map->count;
+	if (n <= 16 && !has_duplicate_small(map))
+		return;
 	key_ref *refs = xmalloc(n * sizeof *refs);
 	size_t *first = xmalloc(n * sizeof *first);   /* first index of the same key, or n */
 	for (size_t i = 0; i < n; i++) {
@@ -366,8 +383,21 @@ static void on_event(reader *r, const yaml_event_t *ev)
 	}
 }
 
+/* Line and column (in characters) of a byte offset, for libyaml's reader errors. */
+static src_pos offset_pos(const reader *r, const char *text, size_t offset)
+{
+	src_pos pos = { r->path, 1, 1 };
+	for (size_t i = 0; i < offset && text[i]; i++) {
+		if (text[i] == '\n')
+			pos.line++, pos.col = 1;
+		else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			pos.col++;
+	}
+	return pos;
+}
+
 /* libyaml's words: "did not find expected key while parsing a block mapping". */
-static void report_syntax(reader *r, const yaml_parser_t *ps)
+static void report_syntax(reader *r, const yaml_parser_t *ps, const char *text)
 {
 	if (ps->error == YAML_MEMORY_ERROR) {
 		diag_report(r->d, DIAG_ERROR, (src_pos){ r->path, 0, 0 }, "yaml-syntax",
@@ -376,8 +406,8 @@ static void report_syntax(reader *r, const yaml_parser_t *ps)
 	}
 	const char *problem = ps->problem ? ps->problem : "invalid YAML";
 	if (ps->error == YAML_READER_ERROR) {
-		diag_report(r->d, DIAG_ERROR, (src_pos){ r->path, 0, 0 }, "yaml-syntax",
-			    "%s (byte offset %zu)", problem, ps->problem_offset);
+		diag_report(r->d, DIAG_ERROR, offset_pos(r, text, ps->problem_offset), "yaml-syntax",
+			    "%s", problem);
 		return;
 	}
 	src_pos at = mark_pos(r, ps->problem_mark);
@@ -459,7 +489,7 @@ static node *parse_events(reader *r, const char *text, size_t len)
 	while (!r->fatal) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&ps, &ev)) {
-			report_syntax(r, &ps);
+			report_syntax(r, &ps, text);
 			r->fatal = 1;
 			break;
 		}

@@ -271,6 +271,19 @@ START_TEST(test_nul_and_bad_utf8)
 }
 END_TEST
 
+START_TEST(test_control_character)
+{
+	ck_assert_ptr_null(read_text("a: 1\nb: x\001y\n"));
+	char *out = printed();
+	ck_assert_str_eq(out,
+		"t.yaml:2:5: error: control characters are not allowed [yaml-syntax]\n"
+		"    2 | b: x?y\n"
+		"      |     ^\n"
+		"1 error generated.\n");
+	free(out);
+}
+END_TEST
+
 START_TEST(test_syntax_error)
 {
 	ck_assert_ptr_null(read_text("a: [1, 2\nb: 3\n"));
@@ -412,6 +425,7 @@ Suite *suite_read(void)
 	tcase_add_test(lim, test_deep_block_maps_within_limit);
 	tcase_add_test(lim, test_binary_garbage);
 	tcase_add_test(lim, test_nul_and_bad_utf8);
+	tcase_add_test(lim, test_control_character);
 	tcase_add_test(lim, test_syntax_error);
 	tcase_add_test(lim, test_multiple_documents);
 	tcase_add_test(lim, test_missing_file);
