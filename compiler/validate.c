@@ -47,6 +47,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,27 @@ typedef struct schema_set {
 	char *error;                /* why loading failed; NULL when loaded */
 	const char *components[MAX_NAMES];   /* names in the group "component" */
 	size_t n_components;
+	struct global_entry *globals;        /* every top-level declaration, sorted */
+	size_t n_globals;
+	struct memo_entry *memo;             /* answers of type_child and type_is_list */
+	size_t memo_cap, memo_n;
 } schema_set;
+
+typedef struct memo_entry {
+	const xmlNode *type;
+	int kind;                   /* xsd_kind, or MEMO_IS_LIST */
+	char *name;                 /* owned; NULL marks a free slot */
+	const xmlNode *result;
+} memo_entry;
+
+#define MEMO_IS_LIST 2
+#define MEMO_MAX 100000         /* past this, answers are computed, not kept */
+
+typedef struct global_entry {
+	const char *kind;           /* "element", "complexType", ... */
+	const char *name;
+	const xmlNode *decl;
+} global_entry;
 
 static schema_set cache;
 
@@ -99,20 +120,46 @@ static int is_builtin(const char *qname)
 	return qname && !strncmp(qname, "xs:", 3);
 }
 
+static int global_cmp(const void *x, const void *y)
+{
+	const global_entry *a = x, *b = y;
+	int k = strcmp(a->kind, b->kind);
+	return k ? k : strcmp(a->name, b->name);
+}
+
+/* Indexes the top-level declarations of every loaded document (looked up constantly). */
+static void index_globals(schema_set *s)
+{
+	size_t n = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->n_docs; i++) {
+			const xmlNode *root = xmlDocGetRootElement(s->docs[i]);
+			for (const xmlNode *c = root ? root->children : NULL; c; c = c->next) {
+				if (c->type != XML_ELEMENT_NODE || !prop(c, "name"))
+					continue;
+				if (pass)
+					s->globals[n] = (global_entry){ (const char *)c->name, prop(c, "name"), c };
+				n++;
+			}
+		}
+		if (!pass) {
+			s->globals = xcalloc(n ? n : 1, sizeof *s->globals);
+			n = 0;
+		}
+	}
+	s->n_globals = n;
+	qsort(s->globals, n, sizeof *s->globals, global_cmp);
+}
+
 /* A global declaration of the given XSD kind ("element", "simpleType", ...). */
 static const xmlNode *xsd_global(const char *kind, const char *qname)
 {
-	if (!qname || is_builtin(qname))
+	if (!qname || is_builtin(qname) || !cache.n_globals)
 		return NULL;
 	const char *colon = strchr(qname, ':');
-	const char *name = colon ? colon + 1 : qname;
-	for (size_t i = 0; i < cache.n_docs; i++) {
-		const xmlNode *root = xmlDocGetRootElement(cache.docs[i]);
-		for (const xmlNode *c = root ? root->children : NULL; c; c = c->next)
-			if (is_xs(c, kind) && streq(prop(c, "name"), name))
-				return c;
-	}
-	return NULL;
+	global_entry key = { kind, colon ? colon + 1 : qname, NULL };
+	const global_entry *g = bsearch(&key, cache.globals, cache.n_globals, sizeof key, global_cmp);
+	return g ? g->decl : NULL;
 }
 
 static void parse_error(void *ctx, xmlErrorPtr err)
@@ -161,6 +208,10 @@ static void schema_release(schema_set *s)
 		xmlFreeDoc(s->docs[i]);
 	free(s->dir);
 	free(s->error);
+	free(s->globals);
+	for (size_t i = 0; i < s->memo_cap; i++)
+		free(s->memo[i].name);
+	free(s->memo);
 	memset(s, 0, sizeof *s);
 }
 
@@ -175,6 +226,7 @@ static const schema_set *schema_get(const char *dir)
 	cache.dir = xstrdup(dir);
 	if (load_xsd_doc(&cache, dir, "edition.xsd", 0) < 0)
 		return &cache;
+	index_globals(&cache);
 	char *path = NULL;
 	if (asprintf(&path, "%s/edition.xsd", dir) < 0)
 		abort();
@@ -251,6 +303,49 @@ static int walk_content(xsd_walk *w, const xmlNode *n, int optional, int depth)
 	return 0;
 }
 
+/* ---- memo: the walks below are asked the same questions for every element ---- */
+
+static size_t memo_hash(const xmlNode *type, int kind, const char *name)
+{
+	size_t h = (size_t)(uintptr_t)type * 31u + (size_t)kind;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = h * 16777619u ^ *c;
+	return h;
+}
+
+/* The slot for a question: its answer when e->name is set, else where to put it. */
+static memo_entry *memo_slot(const xmlNode *type, int kind, const char *name)
+{
+	if (!cache.memo_cap)
+		return NULL;
+	size_t i = memo_hash(type, kind, name) & (cache.memo_cap - 1);
+	while (cache.memo[i].name && !(cache.memo[i].type == type && cache.memo[i].kind == kind &&
+				       streq(cache.memo[i].name, name)))
+		i = (i + 1) & (cache.memo_cap - 1);
+	return &cache.memo[i];
+}
+
+static void memo_put(const xmlNode *type, int kind, const char *name, const xmlNode *result)
+{
+	if (cache.memo_n >= MEMO_MAX)
+		return;
+	if (2 * (cache.memo_n + 1) > cache.memo_cap) {
+		memo_entry *old = cache.memo;
+		size_t old_cap = cache.memo_cap;
+		cache.memo_cap = old_cap ? 2 * old_cap : 256;
+		cache.memo = xcalloc(cache.memo_cap, sizeof *cache.memo);
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].name)
+				*memo_slot(old[i].type, old[i].kind, old[i].name) = old[i];
+		free(old);
+	}
+	memo_entry *e = memo_slot(type, kind, name);
+	if (!e->name) {
+		*e = (memo_entry){ type, kind, xstrdup(name), result };
+		cache.memo_n++;
+	}
+}
+
 static int visit_find(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
 {
 	if (kind != w->want_kind || !streq(name, w->want))
@@ -264,8 +359,12 @@ static const xmlNode *type_child(const xmlNode *type, xsd_kind kind, const char 
 {
 	if (!type || !is_xs(type, "complexType"))
 		return NULL;
+	memo_entry *m = memo_slot(type, kind, name);
+	if (m && m->name)
+		return m->result;
 	xsd_walk w = { .visit = visit_find, .want_kind = kind, .want = name };
 	walk_content(&w, type, 0, 0);
+	memo_put(type, kind, name, w.found);
 	return w.found;
 }
 
@@ -336,14 +435,22 @@ static int is_container(const char *component)
 }
 
 /* A list-like type: no attributes, a repeated content (maps of <entry> are maps). */
+static int visit_attribute(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
+{
+	return kind == XSD_ATTRIBUTE;
+}
+
 static int type_is_list(const xmlNode *type)
 {
-	xsd_walk w;
-	type_names(type, &w, 0, XSD_ATTRIBUTE);
-	for (size_t i = 0; i < w.n_names; i++)
-		if (type_child(type, XSD_ATTRIBUTE, w.names[i]))
-			return 0;
-	return type && is_xs(type, "complexType") && !type_child(type, XSD_ELEMENT, "entry");
+	if (!type || !is_xs(type, "complexType"))
+		return 0;
+	memo_entry *m = memo_slot(type, MEMO_IS_LIST, "");
+	if (m && m->name)
+		return m->result != NULL;
+	xsd_walk w = { .visit = visit_attribute };
+	int list = !walk_content(&w, type, 0, 0) && !type_child(type, XSD_ELEMENT, "entry");
+	memo_put(type, MEMO_IS_LIST, "", list ? type : NULL);
+	return list;
 }
 
 typedef struct simple_info {
@@ -1161,12 +1268,14 @@ static void check_quoted(vctx *v, const xmlNode *el)
 	for (const xmlNode *c = el; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		const xmlNode *type = type_of(c);
-		for (xmlAttrPtr a = c->properties; a; a = a->next)
-			quoted_value(v, c, (const char *)a->name, a->_private,
-				     type_child(type, XSD_ATTRIBUTE, (const char *)a->name));
+		for (xmlAttrPtr a = c->properties; a; a = a->next) {
+			origin *ao = a->_private;
+			if (ao && !ao->reported && written_as_string(ao->value))
+				quoted_value(v, c, (const char *)a->name, ao,
+					     type_child(type_of(c), XSD_ATTRIBUTE, (const char *)a->name));
+		}
 		origin *o = origin_of(c);
-		if (o && o->list && o->value && o->value->kind == NODE_SCALAR)
+		if (o && o->list && !o->reported && written_as_string(o->value))
 			quoted_value(v, c, NULL, o, decl_of(c));
 		check_quoted(v, c->children);
 	}
