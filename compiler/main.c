@@ -327,12 +327,10 @@ static int select_paths(const cli_opts *o, char **dir, const char ***sel, size_t
 	for (size_t i = 0; i < o->n_args; i++) {
 		const char *a = o->args[i];
 		char *d;
-		if (is_dir(a)) {
-			d = xstrdup(a);
+		size_t n = strlen(a);
+		if (is_dir(a) || n < 6 || strcmp(a + n - 5, ".yaml")) {
+			d = xstrdup(a);         /* a directory; a missing one is reported by project_load */
 		} else {
-			size_t n = strlen(a);
-			if (n < 6 || strcmp(a + n - 5, ".yaml"))
-				return cli_misuse("check", "'%s' is neither an editions directory nor an edition file", a);
 			const char *slash = strrchr(a, '/');
 			const char *base = slash ? slash + 1 : a;
 			(*sel)[(*n_sel)++] = xstrndup(base, strlen(base) - 5);
