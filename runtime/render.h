@@ -23,6 +23,7 @@ typedef struct render_page {   /* public: what one page needs */
 	const char *notice;         /* one-line message on top (after a PRG), or NULL */
 	const char *error;          /* one-line error on top, or NULL */
 	json_t *form_values;        /* values to put back into a form after an error, or NULL */
+	const char *query;          /* the request's query string ("id=a1&page=2"), or NULL: pager links keep its other params */
 } render_page;
 
 int render_screen(const render_page *pg, strbuf *html);

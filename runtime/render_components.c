@@ -101,6 +101,23 @@ static void field_span(xmlNodePtr parent, json_t *item, const char *const *keys,
 	free(t);
 }
 
+/* The icon of a tile, banner or zone: a round badge holding the label's first character. */
+static void icon_badge(xmlNodePtr parent, const char *icon, const char *label)
+{
+	xmlNodePtr badge = rn_el(parent, "span", "c-icon");
+	rn_attr(badge, "aria-hidden", "true");
+	rn_attr(badge, "data-icon", icon);
+	if (!label)
+		return;
+	int len = 4;
+	int c = xmlGetUTF8Char((const unsigned char *)label, &len);
+	if (c > 0 && len > 0) {
+		char first[8] = { 0 };
+		memcpy(first, label, (size_t)len);
+		rn_add_text(badge, first);
+	}
+}
+
 /* --- text and navigation -------------------------------------------------- */
 
 static void c_heading(rctx *rc, xmlNodePtr parent, json_t *comp)
@@ -112,20 +129,35 @@ static void c_heading(rctx *rc, xmlNodePtr parent, json_t *comp)
 	free(t);
 }
 
+/* A paragraph; `value` adds a bound value after the text; `tone` muted or emphasis. */
 static void c_text(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	char *t = first_text(rc, comp, "text", "body", "value");
-	rn_text(parent, "p", "c-text", t);
+	const char *tone = rc_attr(comp, "tone");
+	char cls[48];
+	snprintf(cls, sizeof cls, "c-text c-text-%.20s", tone ? tone : "normal");
+	char *t = first_text(rc, comp, "text", "body", NULL);
+	char *v = rc_attr_text(rc, comp, "value");
+	xmlNodePtr p = rn_el(parent, "p", cls);
+	if (v && *v) {
+		rn_text(p, "span", "c-text-label", t);
+		rn_text(p, "strong", "c-text-value", v);
+	} else {
+		rn_add_text(p, t);
+	}
 	free(t);
+	free(v);
 }
 
 static void c_notice(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	const char *kind = rc_attr(comp, "kind");
+	const char *level = rc_attr(comp, "level") ? rc_attr(comp, "level") : rc_attr(comp, "kind");
 	char cls[64];
-	snprintf(cls, sizeof cls, "c-notice c-notice-%.20s", kind ? kind : "info");
-	char *t = first_text(rc, comp, "text", "body", "title");
-	rn_attr(rn_text(parent, "div", cls, t), "role", "note");
+	snprintf(cls, sizeof cls, "c-notice c-notice-%.20s", level ? level : "info");
+	xmlNodePtr n = rn_el(parent, "div", cls);
+	rn_attr(n, "role", level && strcmp(level, "error") == 0 ? "alert" : "note");
+	attr_text(rc, n, comp, "title", "strong", "c-notice-title");
+	char *t = first_text(rc, comp, "text", "body", NULL);
+	rn_text(n, "p", "c-notice-text", t);
 	free(t);
 }
 
@@ -135,6 +167,11 @@ static void c_banner(rctx *rc, xmlNodePtr parent, json_t *comp)
 	xmlNodePtr n = root(parent, href ? "a" : "section", "banner");
 	rn_attr(n, "href", href);
 	free(href);
+	if (rc_attr(comp, "icon")) {
+		char *t = rc_attr_text(rc, comp, "title");
+		icon_badge(n, rc_attr(comp, "icon"), t);
+		free(t);
+	}
 	attr_text(rc, n, comp, "title", "strong", "c-banner-title");
 	attr_text(rc, n, comp, "text", "span", "c-banner-text");
 	attr_text(rc, n, comp, "body", "span", "c-banner-text");
@@ -143,8 +180,8 @@ static void c_banner(rctx *rc, xmlNodePtr parent, json_t *comp)
 
 static void c_button(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	char *t = first_text(rc, comp, "text", "label", "title");
-	const char *kind = rc_attr(comp, "kind");
+	char *t = first_text(rc, comp, "label", "text", "title");
+	const char *kind = rc_attr(comp, "style") ? rc_attr(comp, "style") : rc_attr(comp, "kind");
 	char cls[80];
 	snprintf(cls, sizeof cls, "c-button c-button-%.20s", kind ? kind : "primary");
 	if (rc_attr(comp, "action")) {
@@ -162,7 +199,7 @@ static void c_button(rctx *rc, xmlNodePtr parent, json_t *comp)
 
 static void c_link(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	char *t = first_text(rc, comp, "text", "label", "title");
+	char *t = first_text(rc, comp, "label", "text", "title");
 	char *href = rc_route_href(rc, rc_attr(comp, "to"));
 	rn_link(parent, href, "c-link", t);
 	free(href);
@@ -182,35 +219,32 @@ static void c_tile(rctx *rc, xmlNodePtr parent, json_t *comp)
 	xmlNodePtr n = root(parent, "a", "tile");
 	rn_attr(n, "href", href ? href : "#");
 	free(href);
-	char *t = first_text(rc, comp, "title", "text", "label");
-	const char *icon = rc_attr(comp, "icon");
-	xmlNodePtr badge = rn_el(n, "span", "c-tile-icon");
-	rn_attr(badge, "aria-hidden", "true");
-	if (icon)
-		rn_attr(badge, "data-icon", icon);
-	if (t) {
-		int len = 4;
-		int c = xmlGetUTF8Char((const unsigned char *)t, &len);
-		if (c > 0 && len > 0) {
-			char first[8] = { 0 };
-			memcpy(first, t, (size_t)len);
-			rn_add_text(badge, first);
-		}
-	}
+	char *t = first_text(rc, comp, "label", "title", "text");
+	icon_badge(n, rc_attr(comp, "icon"), t);
 	rn_text(n, "span", "c-tile-title", t);
 	free(t);
+	attr_text(rc, n, comp, "hint", "span", "c-tile-caption");
 	attr_text(rc, n, comp, "caption", "span", "c-tile-caption");
+	attr_text(rc, n, comp, "badge", "span", "c-badge c-tile-badge");
 }
 
 static void c_divider(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	root(parent, "hr", "divider");
+	json_t *space = json_object_get(comp, "space");
+	xmlNodePtr hr = root(parent, "hr", "divider");
+	if (json_is_integer(space)) {     /* 0..32 px, in steps of 8 */
+		char cls[48];
+		snprintf(cls, sizeof cls, "c-divider c-space-%d", (int)(json_integer_value(space) / 8 % 5));
+		rn_attr(hr, "class", cls);
+	}
 }
 
 static void c_zone(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
 	xmlNodePtr n = root(parent, "section", "zone");
 	char *t = first_text(rc, comp, "title", "label", NULL);
+	if (rc_attr(comp, "icon"))
+		icon_badge(n, rc_attr(comp, "icon"), t);
 	char *href = rc_route_href(rc, rc_attr(comp, "to"));
 	if (t && href)
 		rn_link(rn_el(n, "h2", "c-zone-title"), href, NULL, t);
@@ -329,17 +363,42 @@ static void c_transaction_list(rctx *rc, xmlNodePtr parent, json_t *comp)
 		empty_row(rc, ul, comp);
 }
 
+/*
+ * A list with children draws each row with them, their bindings reading the
+ * row's fields first and the screen's data after (`${name}` is the row's
+ * name; `${item}` the row itself).
+ */
+static void list_template_row(rctx *rc, xmlNodePtr row, json_t *comp, json_t *item)
+{
+	json_t *scope = json_object();
+	if (json_is_object(rc->data))
+		json_object_update(scope, rc->data);
+	if (json_is_object(item))
+		json_object_update(scope, item);
+	json_object_set(scope, "item", item);
+	json_t *saved = rc->data;
+	rc->data = scope;
+	render_children(rc, row, comp);
+	rc->data = saved;
+	json_decref(scope);
+}
+
 static void c_list(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
 	static const char *const cap_keys[] = { "caption", "description", "memo", "date", NULL };
 	static const char *const val_keys[] = { "value", "status", NULL };
 	xmlNodePtr ul = list_root(rc, parent, comp, "list");
 	json_t *items = rc_items(rc, comp), *it;
+	int templated = json_array_size(json_object_get(comp, "children")) > 0;
 	size_t i;
 	json_array_foreach(items, i, it) {
 		if (i >= RENDER_MAX_ITEMS)
 			break;
 		xmlNodePtr row = list_row(rc, ul, comp, it);
+		if (templated) {
+			list_template_row(rc, row, comp, it);
+			continue;
+		}
 		if (!json_is_object(it)) {
 			char *t = rb_format(it, NULL, rc->locale, NULL);
 			rn_text(row, "span", "c-row-title", t);
@@ -352,8 +411,10 @@ static void c_list(rctx *rc, xmlNodePtr parent, json_t *comp)
 		if (!money_span(rc, row, it, "amount", "c-row-value c-money"))
 			field_span(row, it, val_keys, "c-row-value");
 	}
-	if (!items)
+	if (!json_object_get(comp, "items"))
 		render_children(rc, parent, comp);
+	else if (!json_array_size(items))
+		empty_row(rc, ul, comp);
 }
 
 static void kv_row(xmlNodePtr dl, const char *label, const char *value)
@@ -394,25 +455,22 @@ static void c_kv(rctx *rc, xmlNodePtr parent, json_t *comp)
 	}
 }
 
-/* The confirm component: a summary of a bound object (a flow's result) with a title. */
+/* A statement the customer ticks before submitting: a required checkbox. */
 static void c_confirm(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	xmlNodePtr n = root(parent, "section", "confirm");
-	attr_text(rc, n, comp, "title", "h2", "c-heading");
-	attr_text(rc, n, comp, "text", "p", "c-text");
-	json_t *obj = rb_value(rc->data, rc_attr(comp, "value") ? rc_attr(comp, "value") : rc_attr(comp, "bind"));
-	if (!json_is_object(obj))
-		return;
-	xmlNodePtr dl = rn_el(n, "dl", "c-kv");
-	const char *key;
-	json_t *v;
-	json_object_foreach(obj, key, v) {
-		int money = strcmp(key, "amount") == 0 || strcmp(key, "fee") == 0 || strcmp(key, "balance_after") == 0;
-		char *t = rb_format(v, money ? "money" : NULL, rc->locale, NULL);
-		kv_row(dl, rc_string(rc, key, key), t);
-		free(t);
-	}
-	render_children(rc, n, comp);
+	const char *name = rc_attr(comp, "name");
+	xmlNodePtr l = root(parent, "label", "confirm");
+	xmlNodePtr box = rn_el(l, "input", "c-checkbox");
+	rn_attr(box, "type", "checkbox");
+	rn_attr(box, "name", name);
+	rn_attr(box, "value", "true");
+	rn_attr(box, "required", "required");
+	json_t *fv = rc->pg && name ? json_object_get(rc->pg->form_values, name) : NULL;
+	if (fv && !json_is_false(fv) && !json_is_null(fv))
+		rn_attr(box, "checked", "checked");
+	char *t = first_text(rc, comp, "text", "label", NULL);
+	rn_text(l, "span", "c-confirm-text", t);
+	free(t);
 }
 
 /* --- products and private banking ------------------------------------------ */
@@ -443,14 +501,20 @@ static void c_product_list(rctx *rc, xmlNodePtr parent, json_t *comp)
 	json_t *items = rc_items(rc, comp), *it;
 	if (!items && rc->ed && !json_object_get(comp, "items"))
 		items = rc->ed->products;
-	size_t i;
+	const char *kind = rc_attr(comp, "kind");
+	if (kind && strcmp(kind, "all") == 0)
+		kind = NULL;
+	size_t i, shown = 0;
 	json_array_foreach(items, i, it) {
-		if (i >= RENDER_MAX_ITEMS)
+		const char *k = json_string_value(json_object_get(it, "kind"));
+		if (kind && (!k || strcmp(k, kind) != 0))
+			continue;
+		if (shown++ >= RENDER_MAX_ITEMS)
 			break;
 		xmlNodePtr row = list_row(rc, ul, comp, it);
 		product_body(rc, rn_el(row, "span", "c-product"), it);
 	}
-	if (!json_array_size(items))
+	if (!shown)
 		empty_row(rc, ul, comp);
 }
 
@@ -492,6 +556,12 @@ static void c_risk_disclosure(rctx *rc, xmlNodePtr parent, json_t *comp)
 	xmlNodePtr n = root(parent, "aside", "risk_disclosure");
 	rn_attr(n, "role", "note");
 	attr_text(rc, n, comp, "title", "strong", "c-risk-title");
+	json_t *level = json_object_get(comp, "level");
+	if (json_is_integer(level)) {
+		char r[24];
+		snprintf(r, sizeof r, "R%d", (int)json_integer_value(level));
+		rn_text(n, "span", "c-badge c-risk-level", r);
+	}
 	char *t = first_text(rc, comp, "text", "body", NULL);
 	rn_text(n, "p", "c-text", t);
 	free(t);
@@ -543,6 +613,10 @@ static void c_manager_card(rctx *rc, xmlNodePtr parent, json_t *comp)
 		strbuf_release(&href);
 	}
 	free(phone);
+	char *more = rc_route_href(rc, rc_attr(comp, "to"));
+	if (more)
+		rn_link(n, more, "c-link", rc_string(rc, "ui.more", "›"));
+	free(more);
 }
 
 static void c_benefit_list(rctx *rc, xmlNodePtr parent, json_t *comp)
@@ -575,8 +649,11 @@ static void c_recommendations(rctx *rc, xmlNodePtr parent, json_t *comp)
 	xmlNodePtr ul = rn_el(n, "ul", "c-list");
 	json_t *items = rc_items(rc, comp), *it;
 	size_t i;
+	json_int_t max = json_integer_value(json_object_get(comp, "max"));
+	if (max <= 0 || max > 20)
+		max = 20;
 	json_array_foreach(items, i, it) {
-		if (i >= 20)
+		if ((json_int_t)i >= max)
 			break;
 		xmlNodePtr row = list_row(rc, ul, comp, it);
 		xmlNodePtr left = rn_el(row, "span", "c-row-main");
@@ -624,35 +701,81 @@ static void c_calendar(rctx *rc, xmlNodePtr parent, json_t *comp)
 		empty_row(rc, ol, comp);
 }
 
+/* A number from a binding attribute (`page: "${pager.page}"`), or from obj's field. */
+static long long pager_number(rctx *rc, json_t *comp, json_t *state, const char *key, int *found)
+{
+	const char *expr = rc_attr(comp, key);
+	json_t *v = expr ? rb_value(rc->data, expr) : json_object_get(state, key);
+	long long x = 0;
+	*found = 0;
+	if (json_is_integer(v)) {
+		x = json_integer_value(v);
+		*found = 1;
+	} else if (json_is_string(v)) {
+		char *end;
+		x = strtoll(json_string_value(v), &end, 10);
+		*found = end != json_string_value(v) && !*end;
+	}
+	return x;
+}
+
+/* base + "?" + the request's query without its page params + "page=N". */
+static char *pager_href(rctx *rc, const char *base, long long page)
+{
+	strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s?", base ? base : "");
+	const char *q = rc->pg ? rc->pg->query : NULL;
+	while (q && *q) {
+		const char *amp = strchr(q, '&');
+		size_t n = amp ? (size_t)(amp - q) : strlen(q);
+		if (n && strncmp(q, "page=", 5) != 0 && !(n == 4 && strncmp(q, "page", 4) == 0)) {
+			char *piece = xstrndup(q, n);
+			xmlChar *esc = xmlURIEscapeStr(BAD_CAST piece, BAD_CAST "=%+-_.~");
+			strbuf_addf(&sb, "%s&", esc ? (const char *)esc : "");
+			xmlFree(esc);
+			free(piece);
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	strbuf_addf(&sb, "page=%lld", page);
+	return strbuf_detach(&sb, NULL);
+}
+
 static void c_pager(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
-	json_t *state = rb_value(rc->data, rc_attr(comp, "bind") ? rc_attr(comp, "bind") : rc_attr(comp, "value"));
+	json_t *state = rb_value(rc->data, rc_attr(comp, "bind"));
 	int f1, f2;
-	long long page = ri_int(state, "page", &f1), pages = ri_int(state, "pages", &f2);
-	if (!f1)
-		page = ri_int(rc->data, "page", &f1);
-	if (!f2)
-		pages = ri_int(rc->data, "pages", &f2);
+	long long page = pager_number(rc, comp, state, "page", &f1);
+	long long pages = pager_number(rc, comp, state, "pages", &f2);
 	if (!f1 || page < 1)
 		page = 1;
+	char *base = rc_route_href(rc, rc_attr(comp, "to"));
 	xmlNodePtr nav = root(parent, "nav", "pager");
-	char href[48], label[48];
 	if (page > 1) {
-		snprintf(href, sizeof href, "?page=%lld", page - 1);
+		char *href = pager_href(rc, base, page - 1);
 		rn_attr(rn_link(nav, href, "c-pager-prev", rc_string(rc, "ui.prev", NULL)), "rel", "prev");
+		free(href);
 	}
-	snprintf(label, sizeof label, f2 && pages > 0 ? "%lld / %lld" : "%lld", page, pages);
+	char label[48];
+	if (f2 && pages > 0)
+		snprintf(label, sizeof label, "%lld / %lld", page, pages);
+	else
+		snprintf(label, sizeof label, "%lld", page);
 	rn_text(nav, "span", "c-pager-state", label);
 	if (f2 && page < pages) {
-		snprintf(href, sizeof href, "?page=%lld", page + 1);
+		char *href = pager_href(rc, base, page + 1);
 		rn_attr(rn_link(nav, href, "c-pager-next", rc_string(rc, "ui.next", NULL)), "rel", "next");
+		free(href);
 	}
+	free(base);
 }
 
 static void c_identity_switch(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
 	xmlNodePtr n = root(parent, "section", "identity_switch");
-	attr_text(rc, n, comp, "title", "h2", "c-heading");
+	char *t = first_text(rc, comp, "label", "title", NULL);
+	rn_text(n, "h2", "c-heading", t);
+	free(t);
 	render_identity_forms(rc, n);
 }
 

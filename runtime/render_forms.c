@@ -155,6 +155,22 @@ static json_t *options_of(rctx *rc, json_t *comp)
 	return json_is_array(opts) ? opts : rc_items(rc, comp);
 }
 
+/*
+ * The text of a fixed choice (`values: [own, icbc]`): the edition's string
+ * "option.<field>.<value>", else "option.<value>", else the value itself.
+ */
+static const char *choice_text(rctx *rc, const char *field, const char *value)
+{
+	char key[160];
+	snprintf(key, sizeof key, "option.%.64s.%.64s", field, value);
+	const char *t = rc_string(rc, key, NULL);
+	if (t != key && strcmp(t, key) != 0)
+		return t;
+	snprintf(key, sizeof key, "option.%.64s", value);
+	t = rc_string(rc, key, NULL);
+	return t != key && strcmp(t, key) != 0 ? t : value;
+}
+
 static void select_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *name)
 {
 	char *id;
@@ -162,8 +178,18 @@ static void select_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *
 	xmlNodePtr sel = rn_el(wrap, "select", "c-input c-select");
 	common_input_attrs(rc, sel, comp, id, name);
 	char *chosen = field_value(rc, comp, name);
-	json_t *opts = options_of(rc, comp), *it;
+	json_t *fixed = json_object_get(comp, "values"), *it;
 	size_t i;
+	json_array_foreach(fixed, i, it) {
+		const char *v = json_string_value(it);
+		if (!v)
+			continue;
+		xmlNodePtr o = rn_text(sel, "option", NULL, choice_text(rc, name, v));
+		rn_attr(o, "value", v);
+		if (chosen && strcmp(v, chosen) == 0)
+			rn_attr(o, "selected", "selected");
+	}
+	json_t *opts = json_is_array(fixed) ? NULL : options_of(rc, comp);
 	json_array_foreach(opts, i, it) {
 		if (i >= RENDER_MAX_ITEMS)
 			break;
@@ -233,12 +259,11 @@ void render_field_component(rctx *rc, xmlNodePtr parent, json_t *comp, const cha
 		input_field(rc, parent, comp, name);
 }
 
-/* A `button` inside a form with neither `to` nor `action` is the form's submit. */
+/* A `button` inside a form without `to` submits that form (its `action`, if any, is the form's). */
 static int is_submit(json_t *c)
 {
 	const char *name = json_string_value(json_object_get(c, "component"));
-	return name && strcmp(name, "button") == 0 && !json_object_get(c, "to") &&
-	       !json_object_get(c, "action");
+	return name && strcmp(name, "button") == 0 && !json_object_get(c, "to");
 }
 
 void render_form_component(rctx *rc, xmlNodePtr parent, json_t *comp)
@@ -258,12 +283,15 @@ void render_form_component(rctx *rc, xmlNodePtr parent, json_t *comp)
 	size_t i;
 	json_array_foreach(kids, i, k) {
 		if (is_submit(k)) {
-			char *t = rc_attr_text(rc, k, "text");
+			char *t = rc_attr_text(rc, k, "label");
 			if (!t || !*t) {
 				free(t);
-				t = rc_attr_text(rc, k, "label");
+				t = rc_attr_text(rc, k, "text");
 			}
-			rn_button(form, NULL, t && *t ? t : rc_string(rc, "ui.submit", NULL));
+			const char *style = rc_attr(k, "style");
+			char cls[64];
+			snprintf(cls, sizeof cls, "c-button c-button-%.20s", style ? style : "primary");
+			rn_button(form, cls, t && *t ? t : rc_string(rc, "ui.submit", NULL));
 			free(t);
 			has_submit = 1;
 		} else {
@@ -271,7 +299,7 @@ void render_form_component(rctx *rc, xmlNodePtr parent, json_t *comp)
 		}
 	}
 	if (!has_submit) {
-		char *t = rc_attr_text(rc, comp, "label");
+		char *t = rc_attr_text(rc, comp, "submit");
 		rn_button(form, NULL, t && *t ? t : rc_string(rc, "ui.submit", NULL));
 		free(t);
 	}

@@ -23,7 +23,7 @@
 #include "render_internal.h"
 
 #define VIEW_W 360.0
-#define VIEW_H 200.0
+#define VIEW_H 200.0    /* unless the component says `height` (80..480) */
 #define PLOT_L 64.0     /* room for the y labels */
 #define PLOT_R 8.0
 #define PLOT_T 12.0
@@ -33,6 +33,7 @@
 
 typedef struct chart {
 	int money, bar;
+	double h;               /* viewBox height */
 	size_t n, ns;
 	const char *fields[MAX_SERIES];
 	double v[MAX_SERIES][MAX_POINTS];
@@ -98,7 +99,7 @@ static double px_x(const chart *c, size_t i)
 
 static double px_y(const chart *c, double v)
 {
-	double h = VIEW_H - PLOT_T - PLOT_B;
+	double h = c->h - PLOT_T - PLOT_B;
 	return PLOT_T + h * (1.0 - (v - c->lo) / (c->hi - c->lo));
 }
 
@@ -140,7 +141,7 @@ static char *x_text(rctx *rc, json_t *point, const char *xf)
 
 static void chart_axes(rctx *rc, const chart *c, xmlNodePtr svg, json_t *points, const char *xf)
 {
-	double bottom = VIEW_H - PLOT_B;
+	double bottom = c->h - PLOT_B;
 	xmlNodePtr ax = svg_el(svg, "path", "c-chart-axis");
 	char d[96];
 	snprintf(d, sizeof d, "M%.1f %.1fV%.1fH%.1f", PLOT_L, PLOT_T, bottom, VIEW_W - PLOT_R);
@@ -155,9 +156,9 @@ static void chart_axes(rctx *rc, const chart *c, xmlNodePtr svg, json_t *points,
 		return;
 	char *first = x_text(rc, json_array_get(points, 0), xf);
 	char *last = x_text(rc, json_array_get(points, c->n - 1), xf);
-	svg_label(svg, px_x(c, 0), VIEW_H - 8, c->n > 1 ? "start" : "middle", first);
+	svg_label(svg, px_x(c, 0), c->h - 8, c->n > 1 ? "start" : "middle", first);
 	if (c->n > 1)
-		svg_label(svg, px_x(c, c->n - 1), VIEW_H - 8, "end", last);
+		svg_label(svg, px_x(c, c->n - 1), c->h - 8, "end", last);
 	free(first);
 	free(last);
 }
@@ -170,7 +171,7 @@ static void chart_line(const chart *c, xmlNodePtr svg, size_t s, int area)
 	char cls[64];
 	if (area && c->n > 1) {
 		strbuf d = STRBUF_INIT;
-		double base = VIEW_H - PLOT_B;
+		double base = c->h - PLOT_B;
 		strbuf_addf(&d, "M%.1f,%.1f L%s L%.1f,%.1f Z", px_x(c, 0), base, pts.buf,
 			    px_x(c, c->n - 1), base);
 		snprintf(cls, sizeof cls, "c-chart-area c-chart-series-%zu", s + 1);
@@ -223,6 +224,8 @@ void render_chart(rctx *rc, xmlNodePtr parent, json_t *comp)
 	const char *kind = rc_attr(comp, "kind") ? rc_attr(comp, "kind") : "line";
 	c->bar = strcmp(kind, "bar") == 0;
 	c->money = !json_is_false(json_object_get(comp, "money"));
+	json_int_t height = json_integer_value(json_object_get(comp, "height"));
+	c->h = height >= 80 && height <= 480 ? (double)height : VIEW_H;
 	char fbuf[128];
 	chart_fields(c, rc_attr(comp, "y"), fbuf, sizeof fbuf);
 	json_t *points = chart_points(rc, comp);
@@ -234,14 +237,16 @@ void render_chart(rctx *rc, xmlNodePtr parent, json_t *comp)
 		rn_text(fig, "figcaption", "c-chart-title", title);
 	xmlNodePtr svg = svg_el(fig, "svg", NULL);
 	rn_attr(svg, "xmlns", "http://www.w3.org/2000/svg");
-	rn_attr(svg, "viewBox", "0 0 360 200");
+	char box[48];
+	snprintf(box, sizeof box, "0 0 %d %d", (int)VIEW_W, (int)c->h);
+	rn_attr(svg, "viewBox", box);
 	rn_attr(svg, "role", "img");
 	rn_attr(svg, "aria-label", title && *title ? title : kind);
 	rn_attr(svg, "class", c->bar ? "c-chart-svg c-chart-bar-kind" : "c-chart-svg");
 	free(title);
 	chart_axes(rc, c, svg, points, xf);
 	if (!c->n)
-		svg_label(svg, VIEW_W / 2, VIEW_H / 2, "middle", "—");
+		svg_label(svg, VIEW_W / 2, c->h / 2, "middle", "—");
 	else if (c->bar)
 		chart_bars(c, svg);
 	else

@@ -234,12 +234,15 @@ static const struct { const char *layout, *data; const char *want[5]; } comp_cas
 	  { "<h2 class=\"c-heading\">欢迎</h2>" } },
 	{ "[{\"component\":\"heading\",\"text\":\"小\",\"level\":2}]", NULL, { "<h3 class=\"c-heading\">小</h3>" } },
 	{ "[{\"component\":\"text\",\"text\":\"余额 ${a.b | money}\"}]", "{\"a\":{\"b\":123456}}",
-	  { "<p class=\"c-text\">余额 ¥1,234.56</p>" } },
-	{ "[{\"component\":\"notice\",\"kind\":\"warning\",\"text\":\"注意\"}]", NULL,
-	  { "c-notice c-notice-warning", "注意", "role=\"note\"" } },
+	  { "<p class=\"c-text c-text-normal\">余额 ¥1,234.56</p>" } },
+	{ "[{\"component\":\"notice\",\"level\":\"warning\",\"title\":\"防诈骗\",\"text\":\"注意\"}]", NULL,
+	  { "c-notice c-notice-warning", "<p class=\"c-notice-text\">注意</p>", "role=\"note\"", "防诈骗" } },
+	{ "[{\"component\":\"text\",\"text\":\"名称\",\"value\":\"${p.name}\",\"tone\":\"muted\"}]",
+	  "{\"p\":{\"name\":\"兴享存\"}}",
+	  { "c-text c-text-muted", "<span class=\"c-text-label\">名称</span>", "<strong class=\"c-text-value\">兴享存</strong>" } },
 	{ "[{\"component\":\"banner\",\"title\":\"新客\",\"text\":\"礼\",\"to\":\"transfer\"}]", NULL,
 	  { "<a class=\"c-banner\" href=\"/mass/transfer\">", "新客", "礼" } },
-	{ "[{\"component\":\"button\",\"text\":\"转账\",\"to\":\"transfer\"}]", NULL,
+	{ "[{\"component\":\"button\",\"label\":\"转账\",\"to\":\"transfer\"}]", NULL,
 	  { "href=\"/mass/transfer\"", "c-button c-button-primary", ">转账</a>" } },
 	{ "[{\"component\":\"button\",\"text\":\"提交\",\"action\":\"transfer-submit\"}]", NULL,
 	  { "action=\"/mass/transfer/submit\"", "method=\"post\"", ">提交</button>" } },
@@ -264,9 +267,18 @@ static const struct { const char *layout, *data; const char *want[5]; } comp_cas
 	  { "甲", "¥0.01", "乙" } },
 	{ "[{\"component\":\"kv\",\"label\":\"手续费\",\"value\":\"${fee | money}\"}]", "{\"fee\":0}",
 	  { "<dt>手续费</dt>", "<dd>¥0.00</dd>" } },
-	{ "[{\"component\":\"confirm\",\"title\":\"转账成功\",\"value\":\"${r}\"}]",
-	  "{\"r\":{\"status\":\"done\",\"fee\":0,\"transfer_id\":\"T1\"}}",
-	  { "c-confirm", "转账成功", "<dd>done</dd>", "<dd>¥0.00</dd>", "<dd>T1</dd>" } },
+	{ "[{\"component\":\"confirm\",\"name\":\"agree\",\"text\":\"我已阅读\"}]", NULL,
+	  { "<label class=\"c-confirm\"><input class=\"c-checkbox\" type=\"checkbox\" name=\"agree\" value=\"true\" required=\"required\">",
+	    "我已阅读" } },
+	{ "[{\"component\":\"list\",\"items\":\"${rows}\",\"to\":\"product\",\"children\":["
+	  "{\"component\":\"kv\",\"label\":\"名\",\"value\":\"${name} / ${total | money}\"}]}]",
+	  "{\"total\":5,\"rows\":[{\"id\":\"x1\",\"name\":\"甲\"},{\"id\":\"x2\",\"name\":\"乙\",\"total\":7}]}",
+	  { "<dd>甲 / ¥0.05</dd>", "<dd>乙 / ¥0.07</dd>", "href=\"/mass/product?id=x2\"" } },
+	{ "[{\"component\":\"list\",\"items\":\"${none}\",\"empty\":\"暂无\"}]", "{\"none\":[]}",
+	  { "<li class=\"c-row c-empty\">暂无</li>" } },
+	{ "[{\"component\":\"product_list\",\"kind\":\"deposit\",\"empty\":\"无\"}]", NULL,
+	  { ">无</li>" } },
+	{ "[{\"component\":\"risk_disclosure\",\"text\":\"风险\",\"level\":3}]", NULL, { ">R3</span>" } },
 	{ "[{\"component\":\"product_list\",\"items\":\"${ps}\",\"to\":\"product\"}]",
 	  "{\"ps\":[{\"id\":\"p1\",\"name\":\"兴享存\",\"rate_bp\":325,\"min_amount\":100000}]}",
 	  { "兴享存", "3.25%", "¥1,000.00", "href=\"/mass/product?id=p1\"" } },
@@ -283,10 +295,13 @@ static const struct { const char *layout, *data; const char *want[5]; } comp_cas
 	{ "[{\"component\":\"zone\",\"title\":\"商票\",\"to\":\"product\",\"children\":[{\"component\":\"text\",\"text\":\"内\"}]}]",
 	  NULL, { "c-zone", "href=\"/mass/product\"", "商票", ">内</p>" } },
 	{ "[{\"component\":\"divider\"}]", NULL, { "<hr class=\"c-divider\">" } },
-	{ "[{\"component\":\"pager\",\"bind\":\"${h}\"}]", "{\"h\":{\"page\":2,\"pages\":3}}",
+	{ "[{\"component\":\"pager\",\"page\":\"${h.page}\",\"pages\":\"${h.pages}\"}]",
+	  "{\"h\":{\"page\":2,\"pages\":3}}",
 	  { "href=\"?page=1\"", "href=\"?page=3\"", "2 / 3" } },
-	{ "[{\"component\":\"recommendations\",\"title\":\"为您推荐\",\"items\":\"${recs}\",\"to\":\"product\"}]",
-	  "{\"recs\":[{\"id\":\"r1\",\"name\":\"兴e贷\",\"reason\":\"信用良好\"}]}",
+	{ "[{\"component\":\"pager\",\"page\":\"${h.page}\",\"pages\":\"${h.pages}\"}]",
+	  "{\"h\":{\"page\":1,\"pages\":1}}", { "<span class=\"c-pager-state\">1 / 1</span></nav>" } },
+	{ "[{\"component\":\"recommendations\",\"title\":\"为您推荐\",\"items\":\"${recs}\",\"to\":\"product\",\"max\":1}]",
+	  "{\"recs\":[{\"id\":\"r1\",\"name\":\"兴e贷\",\"reason\":\"信用良好\"},{\"id\":\"r2\",\"name\":\"第二\"}]}",
 	  { "为您推荐", "信用良好", "href=\"/mass/product?id=r1\"" } },
 	{ "[{\"component\":\"manager_card\",\"title\":\"专属客户经理\",\"value\":\"${m}\"}]",
 	  "{\"m\":{\"name\":\"王经理\",\"phone\":\"138 0000 0000\",\"title\":\"私人银行家\"}}",
@@ -306,6 +321,35 @@ START_TEST(test_component_content)
 	for (int k = 0; k < 5 && comp_cases[_i].want[k]; k++)
 		ck_contains(html, comp_cases[_i].want[k]);
 	ck_not_contains(html, "视频柜台");
+	ck_not_contains(html, "第二");
+	free(html);
+}
+END_TEST
+
+START_TEST(test_pager_keeps_query)
+{
+	json_t *sc = json_loads("{\"id\":\"h\",\"layout\":[{\"component\":\"pager\",\"page\":\"${p}\","
+				"\"pages\":\"${n}\",\"to\":\"transfer\"}]}", 0, NULL);
+	json_t *d = json_pack("{si si}", "p", 2, "n", 5);
+	render_page pg = { .ed = &ed, .screen = sc, .data = d, .query = "id=a%201&page=2&x=<q>" };
+	strbuf html = STRBUF_INIT;
+	ck_assert_int_eq(render_screen(&pg, &html), 0);
+	ck_contains(html.buf, "href=\"/mass/transfer?id=a%201&amp;x=%3Cq%3E&amp;page=1\"");
+	ck_contains(html.buf, "href=\"/mass/transfer?id=a%201&amp;x=%3Cq%3E&amp;page=3\"");
+	ck_not_contains(html.buf, "<q>");
+	strbuf_release(&html);
+	json_decref(sc);
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(test_select_fixed_values)
+{
+	json_object_set_new(ed.strings, "option.to_bank.icbc", json_string("工商银行"));
+	char *html = render_layout("[{\"component\":\"select\",\"name\":\"to_bank\",\"label\":\"银行\","
+				   "\"values\":[\"own\",\"icbc\"],\"value\":\"${b}\"}]", "{\"b\":\"icbc\"}", NULL);
+	ck_contains(html, "<option value=\"own\">own</option>");
+	ck_contains(html, "<option value=\"icbc\" selected>工商银行</option>");
 	free(html);
 }
 END_TEST
@@ -339,7 +383,7 @@ END_TEST
 /* --- forms ---------------------------------------------------------------- */
 
 static const char *transfer_form =
-	"[{\"component\":\"form\",\"id\":\"transfer-form\",\"action\":\"transfer-submit\",\"label\":\"下一步\",\"children\":["
+	"[{\"component\":\"form\",\"id\":\"transfer-form\",\"action\":\"transfer-submit\",\"submit\":\"下一步\",\"children\":["
 	"{\"component\":\"select\",\"name\":\"from\",\"label\":\"付款账户\",\"items\":\"${accounts}\"},"
 	"{\"component\":\"payee_picker\",\"name\":\"to_account\",\"label\":\"收款人\",\"items\":\"${payees}\"},"
 	"{\"component\":\"amount_input\",\"name\":\"amount\",\"label\":\"金额\",\"required\":true},"
@@ -450,7 +494,8 @@ START_TEST(test_chart_points)
 	strbuf_adds(&data, "]}}");
 	char *html = render_layout("[{\"component\":\"chart\",\"kind\":\"area\",\"title\":\"30天现金流\","
 				   "\"series\":\"${cockpit.flow}\",\"x\":\"date\",\"y\":\"balance\"},"
-				   "{\"component\":\"chart\",\"kind\":\"bar\",\"series\":\"${cockpit.flow}\",\"y\":\"inflow,outflow\"}]",
+				   "{\"component\":\"chart\",\"kind\":\"bar\",\"series\":\"${cockpit.flow}\",\"y\":\"inflow,outflow\","
+				   "\"height\":160}]",
 				   data.buf, NULL);
 	ck_assert_int_eq(polyline_points(html, "c-chart-line c-chart-series-1"), 30);
 	ck_contains(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 360 200\"");
@@ -460,6 +505,7 @@ START_TEST(test_chart_points)
 	ck_contains(html, "¥1,290.00");       /* the highest balance labels the y axis */
 	ck_contains(html, "30天现金流");
 	ck_assert_int_eq(count_of(html, "<rect "), 60);
+	ck_contains(html, "viewBox=\"0 0 360 160\"");
 	free(html);
 	strbuf_release(&data);
 }
@@ -618,6 +664,8 @@ Suite *suite_render(void)
 	tcase_add_test(tc, test_escapes_quotes_in_attributes);
 	tcase_add_test(tc, test_invalid_utf8_is_dropped);
 	tcase_add_loop_test(tc, test_component_content, 0, sizeof comp_cases / sizeof comp_cases[0]);
+	tcase_add_test(tc, test_pager_keeps_query);
+	tcase_add_test(tc, test_select_fixed_values);
 	tcase_add_test(tc, test_unknown_and_malformed_components);
 	tcase_add_test(tc, test_deep_nesting_is_bounded);
 	tcase_add_test(tc, test_forms_carry_tokens);
