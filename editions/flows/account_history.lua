@@ -7,7 +7,7 @@ return function(params, ctx)
   local page = params.page or 1
   local account
   for _, a in ipairs(bank.accounts()) do
-    if a.id == params.id then
+    if tostring(a.id) == tostring(params.id) then
       account = a
       break
     end

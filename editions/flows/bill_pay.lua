@@ -1,7 +1,7 @@
 -- bill_pay: pays a utility bill (electricity, water, gas, mobile).
--- A bill payment is a transfer to the biller's collection account at this
--- bank; the customer's bill number goes into the memo so the biller can
--- match it. Utility payments carry no fee.
+-- A bill payment is a transfer to the biller's collection account through
+-- the utility clearing house; the customer's bill number goes into the memo
+-- so the biller can match it. Utility payments carry no fee.
 local BILLERS = {
   electricity = { account = "6229990000000001", name = "GD-POWER-GRID" },
   water       = { account = "6229990000000002", name = "CITY-WATER" },
@@ -22,6 +22,7 @@ return function(params, ctx)
     from = params.from,
     to_account = biller.account,
     to_name = biller.name,
+    to_bank = "UTILITY-CLEARING",
     amount = params.amount,
     fee = 0,
     memo = params.biller .. ":" .. params.bill_number,

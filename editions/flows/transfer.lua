@@ -2,9 +2,10 @@
 -- Decisions made here: the per-transfer limit of the edition, and the fee
 -- (cross-bank transfers pay fees.cross_bank_transfer, 0 under the zero-fee
 -- policy; own-bank transfers are free). The bank moves the money atomically
--- and once per idempotency key; it also enforces the daily limit and the
--- balance. In enterprise service the bank may answer "pending_approval":
--- the payment then waits for the legal person (enterprise-boss approvals).
+-- and once per idempotency key; it enforces the edition's daily limit
+-- (passed as daily_limit) and the balance. In enterprise service the bank
+-- may answer "pending_approval": an operator's large payment then waits for
+-- the legal person (enterprise-boss approvals).
 return function(params, ctx)
   local limit = ctx.limits.transfer_single
   if limit and params.amount > limit then
@@ -23,6 +24,8 @@ return function(params, ctx)
     amount = params.amount,
     fee = fee,
     memo = params.memo,
+    limit = ctx.limits.transfer_single,
+    daily_limit = ctx.limits.transfer_daily,
     key = ctx.idempotency_key,
   }
   return {

@@ -29,6 +29,8 @@ return function(params, ctx)
     amount = params.amount,
     fee = fee,
     memo = params.memo,
+    limit = ctx.limits.transfer_single,
+    daily_limit = ctx.limits.transfer_daily,
     key = ctx.idempotency_key,
   }
   return {
