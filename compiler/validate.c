@@ -1075,8 +1075,12 @@ static void enum_message(strbuf *sb, const simple_info *si, const char *found, i
 /* ", found 'x'", unless the subject already shows the value (a key of a free map). */
 static void add_found(strbuf *sb, const char *found, int quiet)
 {
-	if (!quiet)
+	if (quiet)
+		return;
+	if (*found)
 		strbuf_addf(sb, ", found '%s'", found);
+	else
+		strbuf_adds(sb, ", found an empty value");
 }
 
 /* The message and code for a value the schema refused. */
@@ -1116,10 +1120,7 @@ static const char *value_message(strbuf *sb, int code, const simple_info *si, co
 		return "schema-length";
 	default:
 		strbuf_addf(sb, "must be %s", type_phrase(si));
-		if (!*found)
-			strbuf_adds(sb, ", found an empty value");
-		else
-			add_found(sb, found, quiet);
+		add_found(sb, found, quiet);
 		return "schema-type";
 	}
 }
