@@ -29,11 +29,14 @@
 #include "strbuf.h"
 
 #define FRAGMENT_MAX_DEPTH 16
+#define FRAGMENT_MAX_NODES 1000000     /* nodes made by expanding fragments, per edition */
 
 typedef struct expander {
 	project *p;
 	const named_doc *active[FRAGMENT_MAX_DEPTH];   /* fragments being expanded */
 	size_t depth;
+	size_t made;                /* nodes made so far: fragments using fragments can explode */
+	int over;                   /* the budget was exceeded (reported once) */
 } expander;
 
 static const char *const directive_keys[] = { "before", "after", "remove" };
@@ -149,7 +152,7 @@ static node *expand_seq(expander *x, const node *n, const node *with)
 	arena *a = x->p->arena;
 	node *out = node_new_seq(a, n->pos);
 	out->tag = n->tag;
-	for (size_t i = 0; i < n->count; i++) {
+	for (size_t i = 0; i < n->count && !x->over; i++) {
 		const node *it = n->items[i];
 		if (it->kind == NODE_MAP && node_get(it, "use"))
 			expand_use(x, out, it, with);
@@ -163,6 +166,13 @@ static node *expand_seq(expander *x, const node *n, const node *with)
 static node *expand(expander *x, const node *n, const node *with)
 {
 	arena *a = x->p->arena;
+	if (x->depth && ++x->made > FRAGMENT_MAX_NODES && !x->over) {
+		x->over = 1;
+		diag_report(x->p->diag, DIAG_ERROR, n->pos, "expansion-limit",
+			    "fragment expansion exceeds %d nodes", FRAGMENT_MAX_NODES);
+	}
+	if (x->over)
+		return node_new_scalar(a, n->pos, "", 0, 0);
 	if (n->kind == NODE_SCALAR)
 		return substitute(a, n, with);
 	if (n->kind == NODE_SEQ)
@@ -647,11 +657,12 @@ static void resolve_edition(project *p, edition *e, resolve_stack *st)
 	st->items[st->n++] = e;
 	const node *ext = e->doc ? node_get(e->doc, "extends") : NULL;
 	edition *base = ext ? resolve_base(p, e, ext, st) : NULL;
-	if (e->doc && (!ext || base)) {
-		expander x = { p, { 0 }, 0 };
+	if (e->doc && e->doc->kind == NODE_MAP && (!ext || base)) {
+		expander x = { p, { 0 }, 0, 0, 0 };
 		node *own = expand(&x, e->doc, NULL);
 		merger m = { p, e };
-		e->resolved = merge_map(&m, base ? base->resolved : NULL, own, 1);
+		if (!x.over)
+			e->resolved = merge_map(&m, base ? base->resolved : NULL, own, 1);
 		set_chain(p, e, base);
 	}
 	st->n--;

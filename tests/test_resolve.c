@@ -408,6 +408,25 @@ START_TEST(test_fragment_errors)
 }
 END_TEST
 
+START_TEST(test_fragment_expansion_bomb)
+{
+	/* each level uses the next ten times: 10^8 nodes if nothing stopped it */
+	static const char *const names[] = { "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8" };
+	for (int i = 0; i < 8; i++) {
+		char *text = arena_printf(P->arena, "fragment: %s\nbody:\n", names[i]);
+		for (int k = 0; k < 10; k++)
+			text = arena_printf(P->arena, "%s  - use: %s\n", text, names[i + 1]);
+		add_named(&P->fragments, &P->n_fragments, names[i], arena_printf(P->arena, "f/%s.yaml", names[i]), text);
+	}
+	add_named(&P->fragments, &P->n_fragments, "f8", "f/f8.yaml", "fragment: f8\nbody:\n  - {a: 1, b: 2}\n");
+	add_edition("mass", "edition: mass\nlayout:\n  - use: f0\n");
+	project_resolve(P);
+	ck_assert_ptr_null(project_find(P, "mass")->resolved);
+	ck_assert_int_eq(diag_errors(P->diag), 1);
+	assert_output_has("error: fragment expansion exceeds 1000000 nodes [expansion-limit]");
+}
+END_TEST
+
 /* ---- strings ---- */
 
 START_TEST(test_strings)
@@ -478,6 +497,7 @@ Suite *suite_resolve(void)
 	tcase_add_checked_fixture(fr, setup, teardown);
 	tcase_add_test(fr, test_fragments);
 	tcase_add_test(fr, test_fragment_errors);
+	tcase_add_test(fr, test_fragment_expansion_bomb);
 	suite_add_tcase(s, fr);
 	TCase *st = tcase_create("strings");
 	tcase_add_checked_fixture(st, setup, teardown);
