@@ -398,6 +398,55 @@ START_TEST(test_root_not_a_map)
 }
 END_TEST
 
+/* The 33 components of docs/architecture.md are all in the library. */
+START_TEST(test_all_components_known)
+{
+	static const char *const names[] = {
+		"heading", "text", "notice", "banner", "button", "link", "tile_grid", "tile",
+		"balance_card", "account_list", "transaction_list", "list", "kv", "form", "input",
+		"amount_input", "select", "payee_picker", "confirm", "product_list", "product_card",
+		"risk_disclosure", "call_button", "chart", "calendar", "approval_list", "zone",
+		"divider", "identity_switch", "pager", "recommendations", "manager_card", "benefit_list",
+	};
+	strbuf layout = STRBUF_INIT;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		strbuf_addf(&layout, "      - component: %s\n        id: c%zu\n", names[i], i);
+	strbuf_adds(&layout, "      - component: heading\n");
+	char *text = vt_sub(vt_fixture(), "      - component: heading\n", layout.buf);
+	vt_run r;
+	vt_validate(&r, text, 0, "schemas");
+	ck_assert_msg(strstr(r.out, "[unknown-component]") == NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.out, "[unknown-key]") == NULL, "%s", r.out);
+	ck_assert_msg(r.errors > 0, "components with required keys must report them");
+	strbuf_release(&layout);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+/* The bank's own editions, resolved, follow the schema. */
+START_TEST(test_real_editions_valid)
+{
+	project *p = project_new();
+	ck_assert_int_eq(project_load(p, "editions"), 0);
+	project_resolve(p);
+	ck_assert_int_ge(p->n_editions, 6);
+	int errors = 0;
+	for (size_t i = 0; i < p->n_editions; i++)
+		errors += validate_edition(p, p->editions[i], "schemas");
+	if (errors) {
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		diag_print(p->diag, f, DIAG_TEXT, 0);
+		fclose(f);
+		ck_assert_msg(errors == 0, "%d schema errors in editions/:\n%s", errors, out);
+		free(out);
+	}
+	project_free(p);
+}
+END_TEST
+
 Suite *suite_validate(void);
 Suite *suite_validate(void)
 {
@@ -434,6 +483,8 @@ Suite *suite_validate(void)
 	tcase_add_test(tc, test_inherited_value_note);
 	tcase_add_test(tc, test_missing_schema_dir);
 	tcase_add_test(tc, test_root_not_a_map);
+	tcase_add_test(tc, test_all_components_known);
+	tcase_add_test(tc, test_real_editions_valid);
 	suite_add_tcase(s, tc);
 	return s;
 }
