@@ -276,7 +276,11 @@ void app_api(req *r, const char *method, const char *path)
 		api_error(r, 404, "not_found", NULL);
 		return;
 	}
-	app_set_route(r, ed->id, kind);
+	{
+		char label[32];
+		snprintf(label, sizeof label, "api.%s", kind);
+		app_set_route(r, ed->id, label);
+	}
 	if (!strcmp(kind, "screens") && !strcmp(method, "GET"))
 		api_screen(r, ed, name);
 	else if (!strcmp(kind, "data") && !strcmp(method, "GET"))

@@ -73,6 +73,7 @@ struct http_request {
 	int status;                 /* what was answered */
 	size_t bytes;
 	int answered;
+	int too_big;                /* the body passed max_body: answered 413 at its end */
 	char edition[32];
 	char route[64];
 };
@@ -318,14 +319,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rq->body.len + *upload_size > srv->cfg.max_body) {
-			*upload_size = 0;
-			return answer_plain(rq, 413, "body too large");
+		/*
+		 * 0.9.75 cannot queue a response in the middle of an upload, so an
+		 * oversized (chunked) body is dropped as it comes and answered at its
+		 * end; the request deadline bounds how long that can take.
+		 */
+		if (rq->too_big || rq->body.len + *upload_size > srv->cfg.max_body) {
+			rq->too_big = 1;
+			strbuf_release(&rq->body);
+		} else {
+			strbuf_add(&rq->body, upload, *upload_size);
 		}
-		strbuf_add(&rq->body, upload, *upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rq->too_big)
+		return answer_plain(rq, 413, "body too large");
 	return run_handler(rq);
 }
 

@@ -80,7 +80,7 @@ static void emit(json_t *obj)
 {
 	char *line;
 
-	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(obj);
 	if (!line)
 		return;
@@ -163,7 +163,7 @@ void log_access(const log_access_entry *e)
 	json_object_set_new(obj, "status", json_integer(e->status));
 	json_object_set_new(obj, "edition", safe_string(e->edition));
 	json_object_set_new(obj, "route", safe_string(e->route));
-	json_object_set_new(obj, "ms", json_real((double)(long long)(e->ms * 1000) / 1000.0));
+	json_object_set_new(obj, "ms", json_real(e->ms));
 	json_object_set_new(obj, "bytes", json_integer((json_int_t)e->bytes));
 	if (e->client)
 		json_object_set_new(obj, "client", safe_string(e->client));
