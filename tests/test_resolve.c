@@ -213,6 +213,7 @@ START_TEST(test_id_lists)
 	ck_assert_int_eq(node_get(transfer, "path")->inherited, 1);
 	ck_assert_str_eq(node_get_str(transfer, "auth"), "step_up");
 	ck_assert_str_eq(node_get(transfer, "auth")->overrides->str, "login");
+	ck_assert_ptr_null(node_get(transfer, "id")->overrides);
 	/* placement keys never reach the result */
 	ck_assert_ptr_null(node_get(mroutes->items[1], "after"));
 	const node *products = node_get(project_find(P, "care")->resolved, "products");
