@@ -37,7 +37,11 @@
  * declarations (name, ref, type, use, minOccurs), complexType with sequence, choice,
  * all, group and attributeGroup references and complexContent extension, simpleType
  * restrictions with their facets, xs:include, and <xs:appinfo> under a simpleType as
- * the phrase messages use ("a colour like #1A2B3C").
+ * the phrase messages use ("a colour like #1A2B3C"). Built-in types are written with
+ * the prefix xs:, and the schemas have no target namespace.
+ *
+ * Abstract bases are checked too, but may leave required keys outside list items
+ * (version, home, theme tokens, ...) to the editions that extend them.
  *
  * The schemas are parsed once per process and kept for the next edition.
  */
@@ -69,6 +73,7 @@ typedef struct schema_set {
 	xmlDocPtr docs[MAX_XSD_DOCS];
 	size_t n_docs;
 	char *error;                /* why loading failed; NULL when loaded */
+	const diag_ctx *told;       /* the diagnostics that already have that error */
 	const char *components[MAX_NAMES];   /* names in the group "component" */
 	size_t n_components;
 	struct global_entry *globals;        /* every top-level declaration, sorted */
@@ -1321,7 +1326,10 @@ int validate_edition(project *p, const edition *e, const char *schema_dir)
 		return 0;           /* resolution failed and said why */
 	const schema_set *s = schema_get(schema_dir ? schema_dir : "schemas");
 	if (s->error) {
-		diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s", s->error);
+		if (cache.told != p->diag)      /* once per run, not once per edition */
+			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s",
+				    s->error);
+		cache.told = p->diag;
 		return 1;
 	}
 	vctx v = { .p = p, .e = e };
