@@ -379,6 +379,9 @@ START_TEST(test_missing_schema_dir)
 	ck_assert_int_eq(r.errors, 1);
 	ck_assert_msg(strstr(r.out, "error: cannot read the schema 'tests/data/validate/no-such-dir/edition.xsd' [schema-missing]"),
 		      "%s", r.out);
+	/* said once per run, not once per edition */
+	ck_assert_int_eq(validate_edition(r.p, &r.e, "tests/data/validate/no-such-dir"), 1);
+	ck_assert_int_eq(diag_errors(r.p->diag), 1);
 	vt_release(&r);
 	/* the real schemas load again afterwards */
 	vt_validate(&r, text, 0, "schemas");
