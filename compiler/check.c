@@ -181,6 +181,17 @@ static int names_has(const names *t, const char *s)
 
 /* ---- the context of one edition's check ---- */
 
+/*
+ * A list with children draws one row per element of its `items` with them; their
+ * bindings read the row's fields first (`${item}` is the row itself). When the
+ * returned field declares its `fields`, those are the row's; else any name goes.
+ */
+#define ROW_DEPTH 8
+typedef struct row_ctx {
+	const node *fields;         /* the row's declared fields (a sequence), or NULL */
+	int any;                    /* fields unknown: every name is accepted */
+} row_ctx;
+
 typedef struct check_ctx {
 	project *p;
 	const edition *e;
@@ -192,6 +203,8 @@ typedef struct check_ctx {
 	const node *screen;
 	const char *screen_id;
 	const node *field_flows[2];  /* the screen's flow and result_of flow */
+	row_ctx rows[ROW_DEPTH];     /* list row templates around the component walked */
+	size_t n_rows;
 } check_ctx;
 
 /* Attributes that hold string keys (components.xsd: type text_key) and bindings. */
@@ -363,9 +376,45 @@ static void check_products(check_ctx *c)
 
 /* ---- screens: references, text, bindings, forms ---- */
 
-/* The first segment of a binding's path: a field the screen's flow returns. */
+/* The fields a binding may start with: the returns of the screen's flows. */
+static names screen_fields(check_ctx *c, const char **flow_id)
+{
+	size_t n = 0;
+	for (int k = 0; k < 2; k++) {
+		const node *ret = node_get(c->field_flows[k], "returns");
+		n += ret && ret->kind == NODE_SEQ ? ret->count : 0;
+	}
+	names t = { arena_alloc(c->p->arena, (n + 1) * sizeof(char *)), 0 };
+	*flow_id = NULL;
+	for (int k = 0; k < 2; k++) {
+		const node *ret = node_get(c->field_flows[k], "returns");
+		if (c->field_flows[k] && !*flow_id)
+			*flow_id = check_id_of(c->field_flows[k]);
+		for (size_t i = 0; ret && ret->kind == NODE_SEQ && i < ret->count; i++)
+			if (node_get_str(ret->items[i], "id"))
+				t.v[t.n++] = node_get_str(ret->items[i], "id");
+	}
+	names_sort(&t);
+	return t;
+}
+
+/* Inside a list's row template: `item`, or a field of the row (any, when undeclared). */
+static int row_field(const check_ctx *c, const char *field)
+{
+	if (c->n_rows > ROW_DEPTH)
+		return 1;
+	for (size_t r = 0; r < c->n_rows; r++)
+		if (c->rows[r].any || !strcmp(field, "item") ||
+		    check_find_by_id(c->rows[r].fields, field))
+			return 1;
+	return 0;
+}
+
+/* The first segment of a binding's path: a row field, or a field the screen's flow returns. */
 static void field_check(check_ctx *c, const node *val, const char *whole, const char *field)
 {
+	if (row_field(c, field))
+		return;
 	if (!c->field_flows[0] && !c->field_flows[1]) {
 		if (!node_get(c->screen, "flow") && !node_get(c->screen, "result_of"))
 			c->errors += check_report(c->p, DIAG_ERROR, val, NULL, "binding-without-flow",
@@ -373,25 +422,15 @@ static void field_check(check_ctx *c, const node *val, const char *whole, const 
 						  "neither 'flow' nor 'result_of'", whole, c->screen_id);
 		return;                  /* an unknown flow was reported already */
 	}
-	const char *v[64];
-	names t = { v, 0 };
-	const char *flow_id = NULL;
-	for (int k = 0; k < 2; k++) {
-		const node *ret = node_get(c->field_flows[k], "returns");
-		if (!c->field_flows[k])
-			continue;
-		if (!flow_id)
-			flow_id = node_get_str(c->field_flows[k], "id");
-		for (size_t i = 0; ret && ret->kind == NODE_SEQ && i < ret->count && t.n < 64; i++) {
-			const char *id = node_get_str(ret->items[i], "id");
-			if (id)
-				t.v[t.n++] = id;
-		}
-	}
-	names_sort(&t);
+	const char *flow_id;
+	names t = screen_fields(c, &flow_id);
 	if (names_has(&t, field))
 		return;
 	const char *hint = diag_suggest(field, t.v, t.n);
+	for (size_t r = 0; !hint && r < c->n_rows && r < ROW_DEPTH; r++) {
+		names rf = names_of_ids(c->p->arena, c->rows[r].fields);
+		hint = diag_suggest(field, rf.v, rf.n);
+	}
 	c->errors += check_report(c->p, DIAG_ERROR, val, NULL, "unknown-field",
 				  "binding '%s' names unknown field '%s' of flow '%s'%s%s%s", whole,
 				  field, flow_id ? flow_id : "?", hint ? "; did you mean '" : "",
@@ -546,33 +585,79 @@ static void form_check(check_ctx *c, const node *form)
 	free(inputs);
 }
 
+/* The returned field a list's `items: ${a.b}` leads to, following declared `fields`. */
+static const node *binding_target(check_ctx *c, const node *items)
+{
+	const char *s = items && items->kind == NODE_SCALAR ? strstr(items->str, "${") : NULL;
+	const node *field = NULL;
+	for (s = s ? s + 2 : NULL; s && *s == ' ';)
+		s++;
+	for (; s && ident_char(*s); s++) {
+		const char *start = s;
+		while (ident_char(*s))
+			s++;
+		const char *seg = arena_strndup(c->p->arena, start, (size_t)(s - start));
+		if (field) {
+			field = check_find_by_id(node_get(field, "fields"), seg);
+		} else {
+			for (size_t r = c->n_rows < ROW_DEPTH ? c->n_rows : ROW_DEPTH; !field && r-- > 0;)
+				field = check_find_by_id(c->rows[r].fields, seg);
+			for (int k = 0; !field && k < 2; k++)
+				field = check_find_by_id(node_get(c->field_flows[k], "returns"), seg);
+		}
+		if (!field || *s != '.')
+			break;
+	}
+	return field;
+}
+
+static void row_push(check_ctx *c, const node *list)
+{
+	const node *fields = node_get(binding_target(c, node_get(list, "items")), "fields");
+	if (c->n_rows < ROW_DEPTH) {
+		c->rows[c->n_rows].fields = fields && fields->kind == NODE_SEQ ? fields : NULL;
+		c->rows[c->n_rows].any = !c->rows[c->n_rows].fields;
+	}
+	c->n_rows++;                 /* deeper than ROW_DEPTH: row_field accepts any name */
+}
+
+/* One component's (or plain map's) own attributes. */
+static void screen_attrs(check_ctx *c, const node *n, const char *comp, const char *owner)
+{
+	for (size_t i = 0; i < n->count; i++) {
+		const char *key = n->keys[i]->str;
+		const node *v = n->items[i];
+		if (IN_LIST(key, text_keys))
+			string_check(c, v, owner);
+		else if (IN_LIST(key, binding_keys))
+			bindings_scan(c, v);
+		else if (comp && (!strcmp(key, "to") || !strcmp(key, "action")))
+			ref_check(c, v, &c->routes_n, "unknown-route", "route", owner);
+		else if (comp && !strcmp(key, "product"))
+			ref_check(c, v, &c->products_n, "unknown-product", "product", owner);
+	}
+	if (comp && !strcmp(comp, "form"))
+		form_check(c, n);
+}
+
 /* Every map under a screen: text keys, bindings, links; components name the owner. */
 static void screen_walk(check_ctx *c, const node *n, const char *owner)
 {
 	if (!n || n->kind == NODE_SCALAR)
 		return;
-	if (n->kind == NODE_MAP) {
-		const char *comp = node_get_str(n, "component");
-		if (comp)
-			owner = arena_printf(c->p->arena, "%s in screen '%s'", comp, c->screen_id);
-		for (size_t i = 0; i < n->count; i++) {
-			const char *key = n->keys[i]->str;
-			const node *v = n->items[i];
-			if (IN_LIST(key, text_keys))
-				string_check(c, v, owner);
-			else if (IN_LIST(key, binding_keys))
-				bindings_scan(c, v);
-			else if (comp && (!strcmp(key, "to") || !strcmp(key, "action")))
-				ref_check(c, v, &c->routes_n, "unknown-route", "route", owner);
-			else if (comp && !strcmp(key, "product"))
-				ref_check(c, v, &c->products_n, "unknown-product", "product", owner);
-		}
-		if (comp && !strcmp(comp, "form"))
-			form_check(c, n);
-	}
+	const char *comp = n->kind == NODE_MAP ? node_get_str(n, "component") : NULL;
+	if (comp)
+		owner = arena_printf(c->p->arena, "%s in screen '%s'", comp, c->screen_id);
+	if (n->kind == NODE_MAP)
+		screen_attrs(c, n, comp, owner);
+	int rows = comp && !strcmp(comp, "list") && node_get(n, "children");
+	if (rows)
+		row_push(c, n);
 	for (size_t i = 0; i < n->count; i++)
 		if (n->items[i]->kind != NODE_SCALAR)
 			screen_walk(c, n->items[i], owner);
+	if (rows)
+		c->n_rows--;
 }
 
 static void check_screen(check_ctx *c, const node *s)

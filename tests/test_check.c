@@ -362,6 +362,49 @@ START_TEST(check_accepts_variants)
 }
 END_TEST
 
+/* A list's row template binds the row's declared fields, `item`, and the screen's fields. */
+static char *with_list(const char *row_binding, const char *returns)
+{
+	char *text = fx_sub(fx_read("mass.yaml"), "      - { id: summary, type: object }\n", returns);
+	char buf[512];
+	snprintf(buf, sizeof buf, "      - component: list\n        items: ${payees}\n        children:\n"
+		 "          - { component: kv, label: home.title, value: \"%s\" }\n"
+		 "          - { component: kv, label: home.title, value: \"${item.account}\" }\n"
+		 "      - component: call_button\n", row_binding);
+	return fx_sub(text, "      - component: call_button\n", buf);
+}
+
+static const char *const payees_declared =
+	"      - { id: summary, type: object }\n"
+	"      - { id: payees, type: list, fields: [ { id: name, type: string } ] }\n";
+static const char *const payees_open =
+	"      - { id: summary, type: object }\n      - { id: payees, type: list }\n";
+
+START_TEST(check_list_rows)
+{
+	static const struct { const char *binding, *returns, *msg; } rows[] = {
+		{ "${name | mask}", NULL, NULL },
+		{ "${summary.balance | money}", NULL, NULL },
+		{ "${anything}", "open", NULL },
+		{ "${nam}", NULL, "binding '${nam}' names unknown field 'nam' of flow 'home_summary'; "
+		  "did you mean 'name'? [unknown-field]" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+		char *text = with_list(rows[i].binding, rows[i].returns ? payees_open : payees_declared);
+		fx_file over = { "editions/mass.yaml", text };
+		project *p = fx_build(&over, 1);
+		int errors = check_edition(p, project_find(p, "mass"));
+		if (rows[i].msg)
+			fx_expect(p, "editions/mass.yaml", text, "\"${nam}", "error", rows[i].msg);
+		else
+			fx_expect_clean(p);
+		ck_assert_int_eq(errors, rows[i].msg != NULL);
+		project_free(p);
+		free(text);
+	}
+}
+END_TEST
+
 /* A base is not packed: screens it cannot reach yet are no error there. */
 START_TEST(check_abstract_skips_reachability)
 {
@@ -401,6 +444,7 @@ Suite *suite_check(void)
 	tcase_add_loop_test(tc, check_case_reports, 0, (int)(sizeof cases / sizeof *cases));
 	tcase_add_test(tc, check_clean_project);
 	tcase_add_test(tc, check_accepts_variants);
+	tcase_add_test(tc, check_list_rows);
 	tcase_add_test(tc, check_abstract_skips_reachability);
 	tcase_add_test(tc, check_reports_everything);
 	suite_add_tcase(s, tc);
