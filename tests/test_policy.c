@@ -205,6 +205,30 @@ START_TEST(policy_care_follows_extends)
 }
 END_TEST
 
+/* The real editions pass, check and policy, when they are there (run from the top directory). */
+START_TEST(policy_real_editions_pass)
+{
+	project *p = project_new();
+	if (project_load(p, "editions") < 0 || p->n_editions == 0) {
+		project_free(p);
+		return;
+	}
+	project_resolve(p);
+	int errors = 0;
+	for (size_t i = 0; i < p->n_editions; i++) {
+		errors += check_edition(p, p->editions[i]);
+		errors += policy_edition(p, p->editions[i]);
+	}
+	if (errors || diag_errors(p->diag)) {
+		char *got = fx_diags(p);
+		fprintf(stderr, "%s\n", got);
+		free(got);
+	}
+	ck_assert_msg(errors == 0 && diag_errors(p->diag) == 0, "editions/ has %d errors", errors);
+	project_free(p);
+}
+END_TEST
+
 Suite *suite_policy(void);
 Suite *suite_policy(void)
 {
@@ -212,6 +236,7 @@ Suite *suite_policy(void)
 	TCase *tc = tcase_create("policies");
 	tcase_add_loop_test(tc, policy_case_reports, 0, (int)(sizeof cases / sizeof *cases));
 	tcase_add_test(tc, policy_care_follows_extends);
+	tcase_add_test(tc, policy_real_editions_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }
