@@ -44,6 +44,7 @@
 typedef struct frame {
 	node *n;
 	size_t size;                /* nodes after alias expansion, saturating */
+	size_t height;              /* levels of collections below, aliases included */
 	node *key;                  /* a map's key waiting for its value */
 	char *anchor;               /* registered when the collection ends */
 } frame;
@@ -53,6 +54,7 @@ typedef struct anchor_entry {
 	const char *name;
 	node *n;
 	size_t size;
+	size_t height;
 } anchor_entry;
 
 #define ANCHOR_BUCKETS 256
@@ -88,13 +90,14 @@ static unsigned hash_name(const char *s)
 	return h % ANCHOR_BUCKETS;
 }
 
-static void anchor_set(reader *r, const char *name, node *n, size_t size)
+static void anchor_set(reader *r, const char *name, node *n, size_t size, size_t height)
 {
 	anchor_entry *e = arena_alloc(r->a, sizeof *e);
 	unsigned h = hash_name(name);
 	e->name = arena_strdup(r->a, name);
 	e->n = n;
 	e->size = size;
+	e->height = height;
 	e->next = r->anchors[h];    /* a redefined anchor shadows the old one */
 	r->anchors[h] = e;
 }
@@ -119,13 +122,15 @@ static const char *short_tag(reader *r, const unsigned char *tag)
 }
 
 /* Hands a finished value to the enclosing collection (or makes it the root). */
-static void add_value(reader *r, node *v, size_t size)
+static void add_value(reader *r, node *v, size_t size, size_t height)
 {
 	if (r->depth == 0) {
 		r->root = v;
 		return;
 	}
 	frame *f = &r->stack[r->depth - 1];
+	if (height + 1 > f->height)
+		f->height = height + 1;
 	f->size = size_add(f->size, size);
 	if (f->size > READ_MAX_NODES) {
 		diag_report(r->d, DIAG_ERROR, v->pos, "alias-bomb",
@@ -165,6 +170,7 @@ static void open_collection(reader *r, node *n, const unsigned char *anchor)
 	frame *f = &r->stack[r->depth++];
 	f->n = n;
 	f->size = 1;
+	f->height = 1;
 	f->key = NULL;
 	f->anchor = anchor ? arena_strdup(r->a, (const char *)anchor) : NULL;
 }
@@ -312,8 +318,8 @@ static void close_collection(reader *r)
 	if (f.n->kind == NODE_MAP)
 		resolve_merge_keys(r, f.n);
 	if (f.anchor)
-		anchor_set(r, f.anchor, f.n, f.size);
-	add_value(r, f.n, f.size);
+		anchor_set(r, f.anchor, f.n, f.size, f.height);
+	add_value(r, f.n, f.size, f.height);
 }
 
 /* ---- events ---- */
@@ -325,8 +331,8 @@ static void on_scalar(reader *r, const yaml_event_t *ev)
 				  (const char *)ev->data.scalar.value, ev->data.scalar.length, quoted);
 	n->tag = short_tag(r, ev->data.scalar.tag);
 	if (ev->data.scalar.anchor)
-		anchor_set(r, (const char *)ev->data.scalar.anchor, n, 1);
-	add_value(r, n, 1);
+		anchor_set(r, (const char *)ev->data.scalar.anchor, n, 1, 0);
+	add_value(r, n, 1, 0);
 }
 
 static void on_alias(reader *r, const yaml_event_t *ev)
@@ -336,10 +342,17 @@ static void on_alias(reader *r, const yaml_event_t *ev)
 	if (!e) {
 		src_pos pos = mark_pos(r, ev->start_mark);
 		diag_report(r->d, DIAG_ERROR, pos, "unknown-anchor", "unknown anchor '%s'", name);
-		add_value(r, node_new_scalar(r->a, pos, "", 0, 0), 1);
+		add_value(r, node_new_scalar(r->a, pos, "", 0, 0), 1, 0);
 		return;
 	}
-	add_value(r, e->n, e->size);
+	/* an alias puts the whole anchored tree here: its height counts at this depth */
+	if (r->depth + e->height > READ_MAX_DEPTH) {
+		diag_report(r->d, DIAG_ERROR, mark_pos(r, ev->start_mark), "too-deep",
+			    "nesting deeper than %d levels (through alias '%s')", READ_MAX_DEPTH, name);
+		r->fatal = 1;
+		return;
+	}
+	add_value(r, e->n, e->size, e->height);
 }
 
 static void on_document_start(reader *r, const yaml_event_t *ev)

@@ -229,6 +229,27 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+START_TEST(test_deep_through_aliases)
+{
+	/* each anchor nests the previous one 100 levels deeper: the tree, not the text, is deep */
+	char *text = malloc(64 * 1024);
+	size_t len = (size_t)sprintf(text, "a0: &a0 x\n");
+	for (int i = 1; i < 10; i++) {
+		len += (size_t)sprintf(text + len, "a%d: &a%d ", i, i);
+		for (int k = 0; k < 100; k++)
+			text[len++] = '[';
+		len += (size_t)sprintf(text + len, "*a%d", i - 1);
+		for (int k = 0; k < 100; k++)
+			text[len++] = ']';
+		text[len++] = '\n';
+	}
+	ck_assert_ptr_null(read_yaml_text(P, "alias-deep.yaml", text, len));
+	free(text);
+	ck_assert_int_eq(diag_errors(P->diag), 1);
+	assert_first_error("alias-deep.yaml:4:109: error: nesting deeper than 256 levels (through alias 'a2') [too-deep]");
+}
+END_TEST
+
 START_TEST(test_deep_block_maps_within_limit)
 {
 	/* 200 levels of block maps are fine */
@@ -422,6 +443,7 @@ Suite *suite_read(void)
 	tcase_add_checked_fixture(lim, setup, teardown);
 	tcase_add_test(lim, test_alias_bomb);
 	tcase_add_test(lim, test_deep_nesting);
+	tcase_add_test(lim, test_deep_through_aliases);
 	tcase_add_test(lim, test_deep_block_maps_within_limit);
 	tcase_add_test(lim, test_binary_garbage);
 	tcase_add_test(lim, test_nul_and_bad_utf8);
