@@ -231,9 +231,21 @@ const char *app_refusal_text(const rt_edition *ed, const char *code)
 	strbuf_addf(&key, "error.%s", code && *code ? code : "refused");
 	text = edition_string(ed, key.buf);
 	if (text == key.buf)    /* absent: edition_string gave the key back */
+		text = edition_string(ed, "error.refused");
+	if (!strcmp(text, "error.refused"))
 		text = edition_string(ed, "ui.error.bad_request");
 	strbuf_release(&key);
 	return text;
+}
+
+const char *app_polite_refusal(json_t *result)
+{
+	const char *code;
+
+	if (!json_is_false(json_object_get(result, "ok")))
+		return NULL;
+	code = json_string_value(json_object_get(result, "message"));
+	return code && *code ? code : "refused";
 }
 
 void app_log_flow_failure(req *r, const rt_edition *ed, const char *flow, int st, const char *err)

@@ -145,6 +145,10 @@ static void flow_answer(req *r, const rt_edition *ed, const char *flow, int st, 
 {
 	const char *fb;
 
+	if (st == FLOW_OK && app_polite_refusal(result)) {
+		err = app_polite_refusal(result);
+		st = FLOW_REFUSED;
+	}
 	switch (st) {
 	case FLOW_OK:
 		app_send_json(r, 200, json_incref(result));

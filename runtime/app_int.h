@@ -47,6 +47,8 @@ const rt_edition *app_default_edition(const registry *reg);
 flow_runner *app_runner(app *a);
 json_t *app_flow_spec(const rt_edition *ed, const char *flow_id);   /* borrowed */
 const char *app_refusal_text(const rt_edition *ed, const char *code);
+/* A flow's own refusal ({"ok": false, "message": code}): the code, or NULL when it did not refuse. */
+const char *app_polite_refusal(json_t *result);
 void app_log_flow_failure(req *r, const rt_edition *ed, const char *flow, int st, const char *err);
 
 /* app_auth.c */

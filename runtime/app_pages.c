@@ -127,6 +127,28 @@ static const char *form_screen_of(const rt_edition *ed, const char *route_id)
 	return NULL;
 }
 
+/* The request's query string, re-encoded from MHD's decoded arguments (caller frees), or NULL. */
+static char *query_string(req *r)
+{
+	json_t *q = http_query_object(r->rq);
+	strbuf sb = STRBUF_INIT;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(q, key, v) {
+		char *k = curl_easy_escape(NULL, key, 0);
+		char *e = curl_easy_escape(NULL, json_string_value(v), 0);
+		if (k && e)
+			strbuf_addf(&sb, "%s%s=%s", sb.len ? "&" : "", k, e);
+		curl_free(k);
+		curl_free(e);
+	}
+	json_decref(q);
+	if (!sb.len)
+		return NULL;
+	return strbuf_detach(&sb, NULL);
+}
+
 /* The result the flash holds for flow_id (new reference), or NULL; the flash is used up. */
 static json_t *take_flash(req *r, const char *flow_id, int *had_flash)
 {
@@ -172,7 +194,9 @@ static int screen_data(req *r, const rt_edition *ed, json_t *screen, json_t **da
 	st = flow_run(app_runner(r->a), ed, flow, raw, &who, data, &err);
 	json_decref(raw);
 	if (st == FLOW_OK || st == FLOW_UNAVAILABLE || st == FLOW_REFUSED) {
-		if (st == FLOW_UNAVAILABLE) {
+		if (st == FLOW_OK && app_polite_refusal(*data)) {
+			ps->error = app_refusal_text(ed, app_polite_refusal(*data));
+		} else if (st == FLOW_UNAVAILABLE) {
 			ps->status = 503;
 			ps->error = json_string_value(json_object_get(app_flow_spec(ed, flow), "fallback"));
 			if (!ps->error)
@@ -212,7 +236,8 @@ static void show_screen(req *r, const rt_edition *ed, const char *screen_id, pag
 	if (!data && screen_data(r, ed, screen, &data, ps) < 0)
 		return;
 	identities = r->has_session ? app_identities(&r->s) : NULL;
-	render_page pg = { .ed = ed, .screen = screen, .data = data,
+	char *query = query_string(r);
+	render_page pg = { .ed = ed, .screen = screen, .data = data, .query = query,
 			   .csrf = r->has_session ? r->s.csrf : NULL,
 			   .user_name = app_logged_in(r) ? r->s.name : NULL,
 			   .identities = identities, .notice = notice, .error = ps->error,
@@ -225,6 +250,7 @@ static void show_screen(req *r, const rt_edition *ed, const char *screen_id, pag
 	}
 	json_decref(data);
 	json_decref(identities);
+	free(query);
 }
 
 /* --- forms ------------------------------------------------------------------------------ */
@@ -290,6 +316,11 @@ static void run_form_flow(req *r, const rt_edition *ed, const rt_route *rt, json
 
 	session_bank_identity(&r->s, &who);
 	st = flow_run(app_runner(r->a), ed, rt->flow, values, &who, &result, &err);
+	if (st == FLOW_OK && app_polite_refusal(result)) {
+		strbuf_reset(&err);
+		strbuf_adds(&err, app_polite_refusal(result));
+		st = FLOW_REFUSED;
+	}
 	switch (st) {
 	case FLOW_OK:
 		flow_succeeded(r, ed, rt, result);
@@ -328,6 +359,7 @@ static void post_form(req *r, const rt_edition *ed, const rt_route *rt)
 {
 	json_t *form = http_form(r->rq);
 	const char *confirm;
+	int confirmed;
 	json_t *typed = NULL;
 	strbuf err = STRBUF_INIT;
 
@@ -342,9 +374,10 @@ static void post_form(req *r, const rt_edition *ed, const rt_route *rt)
 		return;
 	}
 	confirm = json_string_value(json_object_get(form, "_confirm"));
-	json_object_del(form, "_csrf");
+	confirmed = confirm && !strcmp(confirm, "1");
+	json_object_del(form, "_csrf");     /* frees confirm: only confirmed is used below */
 	json_object_del(form, "_confirm");
-	if (needs_confirm(ed, rt) && !(confirm && !strcmp(confirm, "1"))) {
+	if (needs_confirm(ed, rt) && !confirmed) {
 		json_t *spec_params = json_object_get(app_flow_spec(ed, rt->flow), "params");
 		if (flow_check_params(spec_params, form, &typed, &err))
 			form_again(r, ed, rt, 400, err.buf, form);
