@@ -815,14 +815,16 @@ static int returns_function(const char *s, size_t len)
 	return 0;
 }
 
-static void lua_compile(check_ctx *c, const named_doc *doc, const node *script, const char *flow_id)
+/* 1 when the script compiles (a warning does not count), 0 after reporting why not. */
+static int lua_compile(check_ctx *c, const named_doc *doc, const node *script, const char *flow_id)
 {
 	lua_State *L = luaL_newstate();
 	if (!L) {
 		c->errors += check_report(c->p, DIAG_ERROR, script, NULL, "lua-syntax",
 					  "cannot compile script '%s': out of memory", doc->name);
-		return;
+		return 0;
 	}
+	int ok = 1;
 	const char *chunk = arena_printf(c->p->arena, "@%s", doc->path);
 	if (luaL_loadbufferx(L, doc->text ? doc->text : "", doc->len, chunk, "t") != LUA_OK) {
 		const char *msg = lua_tostring(L, -1);
@@ -834,6 +836,7 @@ static void lua_compile(check_ctx *c, const named_doc *doc, const node *script, 
 			    doc->name, what);
 		diag_note(c->p->diag, script->pos, "flow '%s' runs this script", flow_id);
 		c->errors++;
+		ok = 0;
 	} else if (!returns_function(doc->text, doc->len)) {
 		src_pos pos = { doc->path, 1, 1 };
 		diag_report(c->p->diag, DIAG_WARNING, pos, "lua-return",
@@ -842,29 +845,27 @@ static void lua_compile(check_ctx *c, const named_doc *doc, const node *script, 
 		diag_note(c->p->diag, script->pos, "flow '%s' runs this script", flow_id);
 	}
 	lua_close(L);
+	return ok;
 }
 
+/*
+ * Each script is compiled once per project: editions share their flows, and a
+ * broken script is one mistake, reported once, at the first flow that runs it.
+ */
 static void check_scripts(check_ctx *c)
 {
-	const named_doc **done =
-		arena_alloc(c->p->arena, ((c->flows ? c->flows->count : 0) + 1) * sizeof *done);
-	size_t n_done = 0;
-	for (size_t i = 0; c->flows && c->flows->kind == NODE_SEQ && i < c->flows->count; i++) {
+	for (size_t i = 0; c->flows && i < c->flows->count; i++) {
 		const node *f = c->flows->items[i], *script = node_get(f, "script");
 		if (!script || script->kind != NODE_SCALAR)
 			continue;
-		const named_doc *doc = project_script(c->p, script->str);
-		if (!doc) {
+		const named_doc *found = project_script(c->p, script->str);
+		if (!found) {
 			ref_check(c, script, &c->scripts_n, "unknown-script", "script", owner_of(c, "flow", f));
 			continue;
 		}
-		size_t j = 0;
-		while (j < n_done && done[j] != doc)
-			j++;
-		if (j < n_done)
-			continue;
-		done[n_done++] = doc;
-		lua_compile(c, doc, script, check_id_of(f));
+		named_doc *doc = &c->p->scripts[found - c->p->scripts];
+		if (!doc->checked)
+			doc->checked = lua_compile(c, doc, script, check_id_of(f)) ? 1 : -1;
 	}
 }
 

@@ -39,6 +39,7 @@ typedef struct named_doc {     /* public */
 	const char *text;           /* Lua script source; NULL for YAML */
 	size_t len;
 	const node *strings;        /* i18n only: flattened key -> scalar, cached by edition_strings */
+	int checked;                /* scripts only: check_edition compiled it (1) or reported why not (-1) */
 } named_doc;
 
 typedef struct project {       /* public */

@@ -421,6 +421,24 @@ START_TEST(check_abstract_skips_reachability)
 }
 END_TEST
 
+/* Editions share scripts: a broken one is reported once, at the first flow that runs it. */
+START_TEST(check_script_reported_once)
+{
+	char *lua = fx_sub(fx_read("flows/transfer.lua"), "then\n", "\n");
+	char *care = fx_sub(fx_read("mass.yaml"), "edition: mass", "edition: care");
+	fx_file over[] = { { "editions/flows/transfer.lua", lua }, { "editions/care.yaml", care } };
+	project *p = fx_build(over, 2);
+	ck_assert_int_eq(check_edition(p, project_find(p, "care")), 1);
+	ck_assert_int_eq(check_edition(p, project_find(p, "mass")), 0);
+	fx_expect(p, "editions/flows/transfer.lua", lua, "    return", "error",
+		  "syntax error in script 'flows/transfer.lua': 'then' expected near 'return' [lua-syntax]");
+	ck_assert_int_eq(diag_errors(p->diag), 1);
+	project_free(p);
+	free(lua);
+	free(care);
+}
+END_TEST
+
 /* Every mistake of one edition in one run. */
 START_TEST(check_reports_everything)
 {
@@ -447,6 +465,7 @@ Suite *suite_check(void)
 	tcase_add_test(tc, check_list_rows);
 	tcase_add_test(tc, check_abstract_skips_reachability);
 	tcase_add_test(tc, check_reports_everything);
+	tcase_add_test(tc, check_script_reported_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
