@@ -41,8 +41,38 @@ void flow_runner_free(flow_runner *r);
  */
 int flow_check_params(json_t *spec_params, json_t *raw, json_t **typed, strbuf *err);
 
-/* Runs flow_id of edition ed. *result (caller decrefs) on FLOW_OK. */
+/*
+ * Runs flow_id of edition ed. *result (caller decrefs) on FLOW_OK. The
+ * request's idempotency key is the string field "_idem" of raw_params (the
+ * form's hidden field, or the API's Idempotency-Key header put there); the
+ * flow sees it as ctx.idempotency_key. Other fields starting with '_' are
+ * transport fields and never reach the flow.
+ *
+ * The result is the flow's table encoded as JSON, keeping only the fields the
+ * spec's "returns" declares (a declared field the flow left out is null) plus
+ * "ok" and "message", the flows' own way of refusing politely. On FLOW_ERROR
+ * err holds the Lua message for the log, never for the customer.
+ */
 int flow_run(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
 	     const bank_identity *who, json_t **result, strbuf *err);
+
+typedef struct flow_request {  /* public: optional per-request inputs of flow_run_ex */
+	const char *idem_key;       /* overrides raw_params' "_idem"; NULL: use it */
+	const char *today;          /* "YYYY-MM-DD" for ctx.today; NULL: the bank's date (UTC+8) */
+} flow_request;
+
+int flow_run_ex(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
+		const bank_identity *who, const flow_request *req, json_t **result, strbuf *err);
+
+/*
+ * Where bytecode comes from when an edition has no pack (ed->pack == NULL):
+ * tests register a loader returning a flow's stripped Lua 5.4 bytecode (or
+ * NULL when absent). Process-wide; set it before any flow_run.
+ */
+typedef const void *(*flow_loader_fn)(const rt_edition *ed, const char *flow_id, size_t *len);
+void flow_set_loader(flow_loader_fn loader);
+
+/* Lua states the runner holds (one per pack it has run flows of), for tests and metrics. */
+size_t flow_runner_states(const flow_runner *r);
 
 #endif

@@ -1,0 +1,64 @@
+/*
+ * flow_int: what flow.c and flow_lua.c share. Nothing else includes it.
+ *
+ * A flow_vm is one Lua state for one pack, owned by one runner (one thread).
+ * While a flow runs, vm->run points at that run: the bank bridge takes the
+ * identity from there, the count hook its deadline, the pcall wrappers its
+ * kill flag. Between runs vm->run is NULL and the bridge refuses to act.
+ */
+#ifndef FLOW_INT_H
+#define FLOW_INT_H
+
+#include <lua.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "flow.h"
+
+enum flow_kill { KILL_NONE, KILL_TIMEOUT, KILL_MEMORY };
+
+typedef struct flow_run_state {
+	flow_runner *runner;
+	const rt_edition *ed;
+	const bank_identity *who;
+	struct timespec deadline;
+	int killed;                 /* enum flow_kill: once set, no pcall in Lua can catch it */
+	char bank_code[40];         /* the last bank refusal raised into Lua */
+	json_t *pending;            /* JSON to free if Lua unwinds past its owner */
+} flow_run_state;
+
+typedef struct flow_chunk {
+	char *flow_id;
+	int ref;                    /* registry ref of the loaded main chunk */
+} flow_chunk;
+
+typedef struct flow_vm {
+	lua_State *L;
+	unsigned char key[32];      /* the pack's SHA-256 (or the edition's address when packless) */
+	size_t used, cap;           /* bytes allocated by this state, and its cap */
+	int env_mt_ref;             /* metatable of each run's _ENV: __index = the sandbox globals */
+	flow_run_state *run;
+	flow_chunk *chunks;
+	size_t n_chunks, cap_chunks;
+	unsigned long last_use;
+	struct flow_vm *next;
+} flow_vm;
+
+struct flow_runner {
+	bank *bank;
+	size_t mem_cap;
+	flow_vm *vms;
+	unsigned long clock;        /* for least-recently-used eviction */
+};
+
+/* flow_lua.c */
+flow_vm *flow_vm_new(size_t cap, strbuf *err);
+void flow_vm_free(flow_vm *vm);
+/* Pushes a JSON value as Lua (may raise a Lua error: call inside a protected call). */
+void flow_push_json(lua_State *L, json_t *v);
+/* The Lua value at idx as JSON; NULL with the reason in err (never raises). */
+json_t *flow_to_json(lua_State *L, int idx, strbuf *err);
+/* The flow's deadline passed? */
+bool flow_deadline_passed(const flow_run_state *run);
+
+#endif

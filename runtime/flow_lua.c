@@ -1,0 +1,518 @@
+/*
+ * flow_lua: the Lua 5.4 sandbox flows run in, and the glue between Lua values
+ * and JSON.
+ *
+ * A state is created with lua_newstate and an allocator that counts its bytes
+ * and refuses to grow past the cap (Lua then raises a memory error). Only base,
+ * string, table, math and utf8 are opened, and the flow never sees them
+ * directly: it sees a sandbox globals table S holding a whitelist of base
+ * functions and read-only proxies of the libraries and of `bank`. Each run
+ * gets a fresh _ENV table whose metatable's __index is S, so globals a flow
+ * sets die with the run and the next request starts clean.
+ *
+ * Holes closed here, each with a reason:
+ *  - load, loadfile, dofile, require, collectgarbage, io, os, debug,
+ *    string.dump, coroutine: absent (code loading, files, process, GC tuning);
+ *  - print: swallowed; warn: absent;
+ *  - the string metatable and every protected table carry __metatable, so
+ *    getmetatable("").__index cannot be reached or changed;
+ *  - rawset refuses the read-only proxies (it would bypass __newindex);
+ *  - setmetatable refuses __gc (a finalizer would run in a later request);
+ *  - pcall/xpcall are wrapped: after a timeout or a memory error they rethrow,
+ *    so a flow cannot swallow its own kill;
+ *  - a count hook every 1000 instructions checks the run's deadline.
+ */
+#include "flow_int.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOOK_EVERY 1000
+#define JSON_MAX_DEPTH 32
+#define SANDBOX_MARK "__sandbox_readonly"
+
+static const char *const bank_ops[] = {
+	"profile", "accounts", "history", "payees", "transfer", "products", "buy_product",
+	"loan_apply", "loan_disburse", "deposit_open", "payroll", "bill_issue", "fx_quote",
+	"crossborder_pay", "merchant_summary", "pending_payments", "decide_payment", "calendar",
+	"cockpit", "manager", "benefits",
+};
+
+static flow_vm *vm_of(lua_State *L)
+{
+	return *(flow_vm **)lua_getextraspace(L);
+}
+
+/* --- allocator and hook ------------------------------------------------------ */
+
+static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	flow_vm *vm = ud;
+	size_t old = ptr ? osize : 0;
+	if (nsize == 0) {
+		free(ptr);
+		vm->used -= old;
+		return NULL;
+	}
+	if (nsize > old && vm->used - old + nsize > vm->cap)
+		return NULL;                 /* Lua collects and retries, then raises a memory error */
+	void *p = realloc(ptr, nsize);
+	if (!p)
+		return NULL;
+	vm->used = vm->used - old + nsize;
+	return p;
+}
+
+bool flow_deadline_passed(const flow_run_state *run)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > run->deadline.tv_sec ||
+	       (now.tv_sec == run->deadline.tv_sec && now.tv_nsec >= run->deadline.tv_nsec);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	flow_vm *vm = vm_of(L);
+	if (vm->run && (vm->run->killed || flow_deadline_passed(vm->run))) {
+		if (!vm->run->killed)
+			vm->run->killed = KILL_TIMEOUT;
+		luaL_error(L, "flow timed out");
+	}
+}
+
+/* --- wrapped base functions ----------------------------------------------- */
+
+/* Rethrows what must not be caught: the run's kill, memory errors. */
+static void protect_kill(lua_State *L, int status)
+{
+	flow_vm *vm = vm_of(L);
+	if (status == LUA_ERRMEM && vm->run && !vm->run->killed)
+		vm->run->killed = KILL_MEMORY;
+	if (status != LUA_OK && (status == LUA_ERRMEM || (vm->run && vm->run->killed)))
+		lua_error(L);                /* the error object is on top */
+}
+
+static int sb_pcall(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+	protect_kill(L, status);
+	luaL_checkstack(L, 1, NULL);
+	lua_pushboolean(L, status == LUA_OK);
+	lua_insert(L, 1);
+	return lua_gettop(L);
+}
+
+static int sb_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 1);             /* f above the handler: handler, ..., f, args */
+	lua_copy(L, 2, 1);
+	lua_replace(L, 2);               /* now: handler, f, args... */
+	int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+	protect_kill(L, status);
+	luaL_checkstack(L, 1, NULL);
+	lua_pushboolean(L, status == LUA_OK);
+	lua_replace(L, 1);               /* the handler's slot holds the status */
+	return lua_gettop(L);
+}
+
+static bool is_protected(lua_State *L, int idx)
+{
+	if (!lua_getmetatable(L, idx))
+		return false;
+	lua_pushstring(L, SANDBOX_MARK);
+	lua_rawget(L, -2);
+	bool p = lua_toboolean(L, -1);
+	lua_pop(L, 2);
+	return p;
+}
+
+static int sb_rawset(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checkany(L, 2);
+	luaL_checkany(L, 3);
+	if (is_protected(L, 1))
+		return luaL_error(L, "attempt to modify a read-only table");
+	lua_settop(L, 3);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+static int sb_setmetatable(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		lua_pushstring(L, "__gc");
+		if (lua_rawget(L, 2) != LUA_TNIL)
+			return luaL_error(L, "__gc metamethods are not allowed in flows");
+		lua_pop(L, 1);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));    /* the real setmetatable */
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int sb_print(lua_State *L)
+{
+	return 0;
+}
+
+static int sb_readonly(lua_State *L)
+{
+	return luaL_error(L, "attempt to modify a read-only table");
+}
+
+/* --- JSON <-> Lua ----------------------------------------------------------------- */
+
+static void push_json_depth(lua_State *L, json_t *v, int depth)
+{
+	if (depth > JSON_MAX_DEPTH || !lua_checkstack(L, 4))
+		luaL_error(L, "JSON value nested too deeply");
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *e;
+		lua_createtable(L, 0, (int)json_object_size(v));
+		json_object_foreach(v, k, e) {
+			push_json_depth(L, e, depth + 1);
+			lua_setfield(L, -2, k);
+		}
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *e;
+		lua_createtable(L, (int)json_array_size(v), 0);
+		json_array_foreach(v, i, e) {
+			push_json_depth(L, e, depth + 1);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		break;
+	}
+	case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+	case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+	case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+	case JSON_TRUE: lua_pushboolean(L, 1); break;
+	case JSON_FALSE: lua_pushboolean(L, 0); break;
+	default: lua_pushnil(L); break;
+	}
+}
+
+void flow_push_json(lua_State *L, json_t *v)
+{
+	if (!v)
+		lua_pushnil(L);
+	else
+		push_json_depth(L, v, 0);
+}
+
+static json_t *to_json_depth(lua_State *L, int idx, int depth, strbuf *err);
+
+/* 1..n keys and nothing else -> n; otherwise -1. Never raises. */
+static long long array_length(lua_State *L, int idx)
+{
+	long long count = 0, max = 0;
+	bool all_int = true;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		if (lua_isinteger(L, -2)) {
+			long long k = lua_tointeger(L, -2);
+			if (k < 1)
+				all_int = false;
+			else if (k > max)
+				max = k;
+		} else {
+			all_int = false;
+		}
+		count++;
+		lua_pop(L, 1);
+	}
+	return all_int && count == max ? count : -1;
+}
+
+static json_t *table_to_json(lua_State *L, int idx, int depth, strbuf *err)
+{
+	long long n = array_length(L, idx);
+	if (n >= 0) {
+		json_t *a = json_array();
+		for (long long i = 1; i <= n; i++) {
+			lua_rawgeti(L, idx, i);
+			json_t *e = to_json_depth(L, lua_gettop(L), depth + 1, err);
+			lua_pop(L, 1);
+			if (!e || json_array_append_new(a, e)) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	json_t *o = json_object();
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		char num[32];
+		const char *key = NULL;
+		if (lua_type(L, -2) == LUA_TSTRING)
+			key = lua_tostring(L, -2);         /* a string already: no conversion */
+		else if (lua_isinteger(L, -2))
+			key = (snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -2)), num);
+		json_t *e = key ? to_json_depth(L, lua_gettop(L), depth + 1, err) : NULL;
+		if (!key && !err->len)
+			strbuf_adds(err, "a table key is neither a string nor an integer");
+		if (!e || json_object_set_new(o, key, e)) {
+			lua_pop(L, 2);
+			json_decref(o);
+			if (!err->len)
+				strbuf_adds(err, "a table key is not valid UTF-8");
+			return NULL;
+		}
+		lua_pop(L, 1);
+	}
+	return o;
+}
+
+static json_t *to_json_depth(lua_State *L, int idx, int depth, strbuf *err)
+{
+	if (depth > JSON_MAX_DEPTH || !lua_checkstack(L, 4)) {
+		strbuf_adds(err, "value nested too deeply (or a cycle)");
+		return NULL;
+	}
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL: return json_null();
+	case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx))
+			return json_integer((json_int_t)lua_tointeger(L, idx));
+		if (!isfinite(lua_tonumber(L, idx))) {
+			strbuf_adds(err, "a number is NaN or infinite");
+			return NULL;
+		}
+		return json_real(lua_tonumber(L, idx));
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		json_t *j = json_stringn(s, len);
+		if (!j)
+			strbuf_adds(err, "a string is not valid UTF-8");
+		return j;
+	}
+	case LUA_TTABLE:
+		return table_to_json(L, idx, depth, err);
+	default:
+		strbuf_addf(err, "cannot encode a %s", lua_typename(L, lua_type(L, idx)));
+		return NULL;
+	}
+}
+
+json_t *flow_to_json(lua_State *L, int idx, strbuf *err)
+{
+	return to_json_depth(L, lua_absindex(L, idx), 0, err);
+}
+
+/* --- the bank bridge ------------------------------------------------------------- */
+
+/* The edition's limits, forced into a transfer so the bank checks them too. */
+static void transfer_limits(const rt_edition *ed, json_t *args)
+{
+	static const char *const map[][2] = { { "transfer_single", "limit" }, { "transfer_daily", "daily_limit" } };
+	json_t *obj = json_array_get(args, 0), *limits = json_object_get(ed->meta, "limits");
+	for (size_t i = 0; json_is_object(obj) && i < 2; i++) {
+		json_t *lim = json_object_get(limits, map[i][0]), *given = json_object_get(obj, map[i][1]);
+		if (!json_is_integer(lim) || json_integer_value(lim) <= 0)
+			continue;
+		if (!json_is_integer(given) || json_integer_value(given) <= 0 ||
+		    json_integer_value(given) > json_integer_value(lim))
+			json_object_set_new(obj, map[i][1], json_integer(json_integer_value(lim)));
+	}
+}
+
+static json_t *bridge_args(lua_State *L, flow_run_state *run, const char *op, strbuf *err)
+{
+	json_t *args = json_array();
+	int n = lua_gettop(L);
+	for (int i = 1; i <= n; i++) {
+		json_t *v = flow_to_json(L, i, err);
+		if (!v) {
+			json_decref(args);
+			return NULL;
+		}
+		json_array_append_new(args, v);
+	}
+	if (!strcmp(op, "products") && n == 0 && run->ed->products)
+		json_array_append(args, run->ed->products);
+	if (!strcmp(op, "transfer"))
+		transfer_limits(run->ed, args);
+	return args;
+}
+
+static int bank_bridge(lua_State *L)
+{
+	flow_vm *vm = vm_of(L);
+	flow_run_state *run = vm->run;
+	const char *op = lua_tostring(L, lua_upvalueindex(1));
+	if (!run)
+		return luaL_error(L, "bank is not available here");
+	strbuf err = STRBUF_INIT;
+	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
+	int rc = -1;
+	if (args)
+		rc = bank_call(run->runner->bank, run->who, op, args, &res, &err);
+	json_decref(args);
+	if (rc != 0) {
+		if (!args) {
+			/* a flow bug, not a refusal: a plain error naming the call */
+			char msg[200];
+			snprintf(msg, sizeof msg, "bank.%s: %s", op, err.buf);
+			strbuf_release(&err);
+			return luaL_error(L, "%s", msg);
+		}
+		snprintf(run->bank_code, sizeof run->bank_code, "%s", err.buf);
+		strbuf_release(&err);
+		lua_pushstring(L, run->bank_code);
+		return lua_error(L);
+	}
+	strbuf_release(&err);
+	run->pending = res;                  /* freed by the run if pushing runs out of memory */
+	lua_settop(L, 0);
+	flow_push_json(L, res);
+	run->pending = NULL;
+	json_decref(res);
+	return 1;
+}
+
+/* --- building the sandbox --------------------------------------------------------- */
+
+/* Leaves a read-only proxy of the table at the top in its place. */
+static void make_proxy(lua_State *L)
+{
+	lua_newtable(L);                     /* proxy */
+	lua_createtable(L, 0, 4);            /* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, sb_readonly);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, SANDBOX_MARK);
+	lua_setmetatable(L, -2);
+	lua_replace(L, -2);
+}
+
+static void sandbox_base(lua_State *L, int sandbox)
+{
+	static const char *const keep[] = {
+		"assert", "error", "ipairs", "next", "pairs", "rawequal", "rawlen", "rawget", "select",
+		"tonumber", "tostring", "type", "getmetatable", "_VERSION",
+	};
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+		lua_getglobal(L, keep[i]);
+		lua_setfield(L, sandbox, keep[i]);
+	}
+	static const luaL_Reg wrapped[] = {
+		{ "pcall", sb_pcall }, { "xpcall", sb_xpcall }, { "rawset", sb_rawset }, { "print", sb_print },
+	};
+	for (size_t i = 0; i < sizeof wrapped / sizeof wrapped[0]; i++) {
+		lua_pushcfunction(L, wrapped[i].func);
+		lua_setfield(L, sandbox, wrapped[i].name);
+	}
+	lua_getglobal(L, "setmetatable");
+	lua_pushcclosure(L, sb_setmetatable, 1);
+	lua_setfield(L, sandbox, "setmetatable");
+}
+
+static void sandbox_libs(lua_State *L, int sandbox)
+{
+	static const char *const libs[] = { "string", "table", "math", "utf8" };
+	lua_getglobal(L, "string");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+	for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+		lua_getglobal(L, libs[i]);
+		make_proxy(L);
+		lua_setfield(L, sandbox, libs[i]);
+	}
+	lua_createtable(L, 0, (int)(sizeof bank_ops / sizeof bank_ops[0]));
+	for (size_t i = 0; i < sizeof bank_ops / sizeof bank_ops[0]; i++) {
+		lua_pushstring(L, bank_ops[i]);
+		lua_pushcclosure(L, bank_bridge, 1);
+		lua_setfield(L, -2, bank_ops[i]);
+	}
+	make_proxy(L);
+	lua_setfield(L, sandbox, "bank");
+	/* strings keep their methods, but their metatable is out of reach */
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 2);
+}
+
+static int sandbox_setup(lua_State *L)
+{
+	flow_vm *vm = lua_touserdata(L, 1);
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+	lua_settop(L, 0);
+	lua_newtable(L);                                  /* 1: the sandbox globals */
+	sandbox_base(L, 1);
+	sandbox_libs(L, 1);
+	/* the real globals lose what no one may call, in case a reference ever leaks */
+	static const char *const drop[] = { "load", "loadfile", "dofile", "collectgarbage", "require", "warn" };
+	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, drop[i]);
+	}
+	lua_createtable(L, 0, 2);                         /* 2: metatable of every run's _ENV */
+	lua_pushvalue(L, 1);
+	lua_setfield(L, 2, "__index");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, 2, "__metatable");
+	vm->env_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+flow_vm *flow_vm_new(size_t cap, strbuf *err)
+{
+	flow_vm *vm = xcalloc(1, sizeof *vm);
+	vm->cap = cap;
+	vm->L = lua_newstate(vm_alloc, vm);
+	if (!vm->L) {
+		strbuf_addf(err, "cannot create a Lua state within %zu bytes", cap);
+		free(vm);
+		return NULL;
+	}
+	*(flow_vm **)lua_getextraspace(vm->L) = vm;
+	lua_pushcfunction(vm->L, sandbox_setup);
+	lua_pushlightuserdata(vm->L, vm);
+	if (lua_pcall(vm->L, 1, 0, 0) != LUA_OK) {
+		strbuf_addf(err, "cannot set up the flow sandbox: %s", lua_tostring(vm->L, -1));
+		flow_vm_free(vm);
+		return NULL;
+	}
+	lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	return vm;
+}
+
+void flow_vm_free(flow_vm *vm)
+{
+	if (!vm)
+		return;
+	vm->run = NULL;
+	lua_close(vm->L);
+	for (size_t i = 0; i < vm->n_chunks; i++)
+		free(vm->chunks[i].flow_id);
+	free(vm->chunks);
+	free(vm);
+}
