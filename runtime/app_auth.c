@@ -62,6 +62,13 @@ static void login_page(req *r)
 	strbuf html = STRBUF_INIT;
 
 	app_ensure_session(r);
+	if (app_logged_in(r)) {         /* already in: straight to where they were going */
+		const rt_edition *own = app_edition_for(r->reg, &r->s);
+		char *home = own ? app_home_path(own) : xstrdup("/");
+		app_send_redirect(r, safe_next(next) ? next : home);
+		free(home);
+		return;
+	}
 	if (safe_next(next)) {
 		json_t *f = json_pack("{s:s}", "next", next);
 		char *text = json_dumps(f, JSON_COMPACT);

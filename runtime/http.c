@@ -576,7 +576,7 @@ static void apply_defaults(http_config *c)
 	if (!c->max_conns)
 		c->max_conns = 1024;
 	if (!c->max_conns_per_ip)
-		c->max_conns_per_ip = 64;
+		c->max_conns_per_ip = 128;
 }
 
 /* Binds the listening socket here, so that a taken port gets a clear message. */

@@ -63,7 +63,7 @@ typedef struct http_config {    /* public; zeros take the defaults */
 	int idle_timeout_s;         /* 15 */
 	int deadline_ms;            /* the whole request: 30000 */
 	unsigned max_conns;         /* 1024 */
-	unsigned max_conns_per_ip;  /* 64 */
+	unsigned max_conns_per_ip;  /* 128 */
 } http_config;
 
 typedef struct http_server http_server;

@@ -53,7 +53,7 @@ static void usage(FILE *fp)
 		"  --idle-timeout S       close a connection idle this long (default 15)\n"
 		"  --request-timeout S    deadline for a whole request, decimals allowed (default 30)\n"
 		"  --max-conns N          connections in all (default 1024)\n"
-		"  --max-conns-per-ip N   connections from one address (default 64)\n"
+		"  --max-conns-per-ip N   connections from one address (default 128)\n"
 		"  --help, --version\n"
 		"\n"
 		"Signals: HUP reloads the packs, TERM and INT finish requests in flight and stop.\n");

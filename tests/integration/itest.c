@@ -107,6 +107,8 @@ static resp request(client *cl, const char *method, const char *path, const char
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
+	if (strcmp(method, "GET") && strcmp(method, "POST"))
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
@@ -399,12 +401,39 @@ static void t_lockout(void)
 	long st;
 
 	for (int i = 0; i < 5; i++)
-		login(cl, "liuqiang", "nope", NULL, 0);
-	st = login(cl, "liuqiang", "demo1234", NULL, 0);
+		login(cl, "john", "nope", NULL, 0);
+	st = login(cl, "john", "demo1234", NULL, 0);
 	check(st == 429, "locked after 5 failures, even with the right password", "%ld", st);
 	r = request(cl, "POST", "/api/v1/login", "application/json",
-		    "{\"username\":\"liuqiang\",\"password\":\"demo1234\"}", NULL);
+		    "{\"username\":\"john\",\"password\":\"demo1234\"}", NULL);
 	check(r.status == 429, "api login locked too", "%ld", r.status);
+	resp_free(&r);
+	client_free(cl);
+}
+
+/* An operator of the enterprise gets enterprise-standard, never the boss's edition. */
+static void t_operator(void)
+{
+	client *cl = client_new();
+	char loc[256] = "", csrf[80] = "", body[200];
+	resp r;
+
+	login(cl, "liuqiang", "demo1234", NULL, 0);
+	r = get(cl, "/mass/home");
+	form_value(r.body, "_csrf", csrf, sizeof csrf);
+	resp_free(&r);
+	snprintf(body, sizeof body, "_csrf=%s&identity=enterprise:1", csrf);
+	r = post_form(cl, "/switch", body);
+	check(r.status == 303 && header(&r, "Location", loc, sizeof loc) && !strncmp(loc, "/enterprise-standard/", 21),
+	      "operator -> enterprise-standard", "%ld '%s'", r.status, loc);
+	resp_free(&r);
+	r = get(cl, "/enterprise-boss/home");
+	check(r.status == 303 && header(&r, "Location", loc, sizeof loc) && !strncmp(loc, "/enterprise-standard/", 21),
+	      "boss edition refused to an operator", "%ld '%s'", r.status, loc);
+	resp_free(&r);
+	snprintf(body, sizeof body, "_csrf=%s&identity=enterprise:99", csrf);
+	r = post_form(cl, "/switch", body);
+	check(r.status == 400, "switch to an enterprise not bound -> 400", "%ld", r.status);
 	resp_free(&r);
 	client_free(cl);
 }
@@ -430,8 +459,14 @@ static void t_edition_follows_customer(void)
 	check(r.status == 303 && header(&r, "Location", loc, sizeof loc) && !strncmp(loc, "/enterprise-boss/", 17),
 	      "switch to the enterprise -> enterprise-boss", "%ld '%s'", r.status, loc);
 	resp_free(&r);
+	r = get(cl, "/enterprise-boss/home");
+	check(r.status == 200, "enterprise-boss home after switching", "%ld", r.status);
+	resp_free(&r);
 	r = get(cl, "/mass/home");
 	check(r.status == 303, "personal page after switching -> redirect", "%ld", r.status);
+	resp_free(&r);
+	r = request(cl, "DELETE", "/mass/home", NULL, NULL, NULL);
+	check(r.status == 405, "unsupported method -> 405", "%ld", r.status);
 	resp_free(&r);
 	r = post_form(cl, "/switch", "identity=personal");
 	check(r.status == 403, "switch without csrf -> 403", "%ld", r.status);
@@ -502,7 +537,10 @@ static void t_transfer(void)
 	      "confirmed transfer -> 303 result", "%ld '%s' %.200s", r.status, loc, r.body);
 	resp_free(&r);
 	r = get(cl, "/mass/transfer/result");
-	check(r.status == 200, "result page after redirect", "%ld", r.status);
+	check(r.status == 200 && strstr(r.body, "100.00"), "result page shows the flash", "%ld", r.status);
+	resp_free(&r);
+	r = get(cl, "/mass/transfer/result");
+	check(r.status == 200 && !strstr(r.body, "100.00"), "the flash is shown once", "%ld", r.status);
 	resp_free(&r);
 	after = balance(cl, "mass", &from);
 	check(after == before - 10000, "balance moved by 100.00 exactly", "%lld -> %lld", before, after);
@@ -647,6 +685,7 @@ int main(int argc, char **argv)
 	t_limits();
 	t_trickle();
 	t_login();
+	t_operator();
 	t_lockout();
 	t_edition_follows_customer();
 	t_transfer();
