@@ -279,11 +279,11 @@ static void page_header(rctx *rc, xmlNodePtr body)
 	const render_page *pg = rc->pg;
 	if (!pg || !pg->user_name)
 		return;
-	xmlNodePtr who = rn_el(bar, "div", "c-appbar-user");
-	rn_text(who, "span", "c-appbar-name", pg->user_name);
-	render_identity_forms(rc, who);
-	xmlNodePtr out = rn_form(rc, who, "/logout", "c-logout", NULL);
+	/* title, name and logout on the first line; the identities on a line of their own */
+	rn_text(bar, "span", "c-appbar-name", pg->user_name);
+	xmlNodePtr out = rn_form(rc, bar, "/logout", "c-logout", NULL);
 	rn_button(out, "c-button c-button-small", rc_string(rc, "ui.logout", NULL));
+	render_identity_forms(rc, bar);
 }
 
 /* html, head and body with the header bar; returns main, the content column. */

@@ -210,6 +210,12 @@ static void c_tile_grid(rctx *rc, xmlNodePtr parent, json_t *comp)
 {
 	attr_text(rc, parent, comp, "title", "h2", "c-heading");
 	xmlNodePtr n = root(parent, "nav", "tile_grid");
+	json_int_t cols = json_integer_value(json_object_get(comp, "columns"));
+	if (cols >= 2 && cols <= 4) {
+		char cls[48];
+		snprintf(cls, sizeof cls, "c-tile_grid c-cols-%d", (int)cols);
+		rn_attr(n, "class", cls);
+	}
 	render_children(rc, n, comp);
 }
 
