@@ -482,9 +482,6 @@ static void apply_item(merger *m, id_list *l, node *item)
 		return;
 	}
 	node *merged = merge_value(m, l->items[at], item);
-	node *merged_id = node_get(merged, "id");
-	if (merged_id)
-		merged_id->overrides = NULL;    /* the id names the item; it replaces nothing */
 	if (place < 0) {
 		l->items[at] = merged;
 		return;
