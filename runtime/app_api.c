@@ -280,11 +280,9 @@ void app_api(req *r, const char *method, const char *path)
 		api_error(r, 404, "not_found", NULL);
 		return;
 	}
-	{
-		char label[32];
-		snprintf(label, sizeof label, "api.%s", kind);
-		app_set_route(r, ed->id, label);
-	}
+	/* Metric labels only from a fixed set: a client must not be able to mint series. */
+	app_set_route(r, ed->id, !strcmp(kind, "screens") ? "api.screens" : !strcmp(kind, "data")
+		      ? "api.data" : !strcmp(kind, "flows") ? "api.flows" : "api");
 	if (!strcmp(kind, "screens") && !strcmp(method, "GET"))
 		api_screen(r, ed, name);
 	else if (!strcmp(kind, "data") && !strcmp(method, "GET"))

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "registry.h"
+#include "session.h"
 
 #define EDITIOND_VERSION "0.1.0"
 #define DRAIN_MS 10000
@@ -34,6 +35,7 @@
 typedef struct options {
 	const char *packs, *listen, *data, *trust_key, *log;
 	http_config http;
+	session_config sessions;
 	int have_trust_key;
 	unsigned char trust_pk[crypto_sign_PUBLICKEYBYTES];
 } options;
@@ -54,6 +56,8 @@ static void usage(FILE *fp)
 		"  --request-timeout S    deadline for a whole request, decimals allowed (default 30)\n"
 		"  --max-conns N          connections in all (default 1024)\n"
 		"  --max-conns-per-ip N   connections from one address (default 128)\n"
+		"  --session-idle S       log a customer out after S idle seconds (default 900)\n"
+		"  --cookie-secure        mark the session cookie Secure (when served over TLS)\n"
 		"  --help, --version\n"
 		"\n"
 		"Signals: HUP reloads the packs, TERM and INT finish requests in flight and stop.\n");
@@ -121,6 +125,7 @@ static int parse_number_option(options *o, int opt, const char *arg)
 	case 'i': o->http.idle_timeout_s = v > 86400 ? -1 : (int)v; return v > 86400 ? -1 : 0;
 	case 'c': o->http.max_conns = (unsigned)v; return 0;
 	case 'p': o->http.max_conns_per_ip = (unsigned)v; return 0;
+	case 's': o->sessions.idle_s = v > 86400 ? -1 : (int)v; return v > 86400 ? -1 : 0;
 	}
 	return -1;
 }
@@ -133,7 +138,8 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "data", 1, NULL, 'd' }, { "trust-key", 1, NULL, 'k' }, { "log", 1, NULL, 'L' },
 		{ "max-body", 1, NULL, 'b' }, { "idle-timeout", 1, NULL, 'i' },
 		{ "request-timeout", 1, NULL, 't' }, { "max-conns", 1, NULL, 'c' },
-		{ "max-conns-per-ip", 1, NULL, 'p' }, { "help", 0, NULL, 'h' },
+		{ "max-conns-per-ip", 1, NULL, 'p' }, { "session-idle", 1, NULL, 's' },
+		{ "cookie-secure", 0, NULL, 'S' }, { "help", 0, NULL, 'h' },
 		{ "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	int opt;
 
@@ -145,6 +151,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'd': o->data = optarg; break;
 		case 'k': o->trust_key = optarg; break;
 		case 'L': o->log = optarg; break;
+		case 'S': o->sessions.cookie_secure = 1; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("editiond %s\n", EDITIOND_VERSION); return 1;
 		case '?': return misuse("unknown option or missing value: '%s'", argv[optind - 1]);
@@ -229,7 +236,7 @@ static int start(options *o, server *s)
 		strbuf_release(&err);
 		return -1;
 	}
-	s->sessions = session_mgr_new(NULL);
+	s->sessions = session_mgr_new(&o->sessions);
 	s->app = app_new(s->bank, s->sessions, 0);
 	if (http_start(&o->http, app_handle, s->app, &s->http, &err) < 0) {
 		fprintf(stderr, "editiond: %s\n", err.buf);

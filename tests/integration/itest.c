@@ -265,6 +265,33 @@ static void t_health(void)
 	client_free(cl);
 }
 
+/* Two requests on one connection: the first answer must not close it (0.9.75's first-call trap). */
+static void t_keep_alive(void)
+{
+	const char *req = "GET /api/v1/mass/screens/home HTTP/1.1\r\nHost: a\r\n\r\n";
+	int fd = raw_connect(), answers = 0;
+	char buf[65536];
+
+	for (int i = 0; fd >= 0 && i < 2; i++) {
+		size_t got = 0;
+		ssize_t n;
+		send(fd, req, strlen(req), MSG_NOSIGNAL);
+		while (got < sizeof buf - 1 && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0) {
+			got += (size_t)n;
+			buf[got] = '\0';
+			char *end = strstr(buf, "\r\n\r\n"), *cl = strcasestr(buf, "Content-Length:");
+			if (end && cl && got >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+				break;
+		}
+		buf[got] = '\0';
+		if (!strncmp(buf, "HTTP/1.1 200", 12) && !strcasestr(buf, "Connection: close"))
+			answers++;
+	}
+	check(answers == 2, "keep-alive: two answers on one connection", "%d", answers);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void t_smuggling(void)
 {
 	expect_status_line("two equal content-length -> 400",
@@ -681,6 +708,7 @@ int main(int argc, char **argv)
 	snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	t_health();
+	t_keep_alive();
 	t_smuggling();
 	t_limits();
 	t_trickle();
