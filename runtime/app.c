@@ -387,31 +387,3 @@ void app_handle(void *cls, http_request *rq, http_response *rs)
 		session_clear(&r.s);
 }
 
-/*
- * Weak stand-ins for the flow engine, so the server links and serves static
- * screens while runtime/flow.c is not in the tree; the real definitions
- * override these at link time. To be removed once flow.c is committed.
- */
-__attribute__((weak)) flow_runner *flow_runner_new(bank *b, size_t mem_cap_bytes)
-{
-	return NULL;
-}
-
-__attribute__((weak)) void flow_runner_free(flow_runner *r)
-{
-}
-
-__attribute__((weak)) int flow_check_params(json_t *spec_params, json_t *raw, json_t **typed,
-					    strbuf *err)
-{
-	*typed = json_incref(raw);
-	return 0;
-}
-
-__attribute__((weak)) int flow_run(flow_runner *r, const rt_edition *ed, const char *flow_id,
-				   json_t *raw_params, const bank_identity *who, json_t **result,
-				   strbuf *err)
-{
-	strbuf_adds(err, "flow engine not built");
-	return FLOW_UNAVAILABLE;
-}
