@@ -23,7 +23,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,11 +52,50 @@ static const char *const non_meta_keys[] = {
 	"screens", "routes", "flows", "products", "strings", "theme", "extends", "abstract", NULL,
 };
 
+/*
+ * memo: bytes -> bytes, open addressing on a crc32 of the key. Editions that
+ * extend one another share most screens and every flow script; a worker
+ * compresses each distinct screen body and compiles each script once.
+ */
+typedef struct memo_entry {
+	uint32_t hash;
+	unsigned char *key, *val;   /* one allocation: key then value; NULL = empty slot */
+	size_t klen, vlen;
+} memo_entry;
+
+typedef struct memo {
+	memo_entry *slot;
+	size_t cap, n, bytes;
+} memo;
+
+#define MEMO_MAX_BYTES (64u << 20)  /* beyond this, stop remembering */
+
+/* What one thread reuses across the packs it builds. */
+typedef struct emit_worker {
+	z_stream gz;                /* every screen's gzip body, reset between them */
+	lua_State *L;
+	memo gz_memo;               /* screen JSON -> gzip body */
+	memo lua_memo;              /* script name NUL text -> stripped bytecode */
+} emit_worker;
+
+typedef struct emit_msg {       /* an error kept until it can be reported on the main thread */
+	src_pos pos;
+	const char *code;
+	char *text;
+} emit_msg;
+
+typedef struct emit_msgs {
+	emit_msg *v;
+	size_t n, cap;
+} emit_msgs;
+
 typedef struct emit_ctx {
 	project *p;
 	const edition *e;
 	json_t *strings;            /* key -> text of the edition's locale */
 	pack_writer *w;
+	emit_worker *wk;
+	emit_msgs *msgs;
 	emit_stats st;
 	int errors;
 } emit_ctx;
@@ -83,8 +124,83 @@ static void emit_error(emit_ctx *c, const node *n, const char *code, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_report(c->p->diag, DIAG_ERROR, pos_of(c, n), code, "%s", msg);
+	emit_msgs *m = c->msgs;
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 8;
+		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+	}
+	m->v[m->n++] = (emit_msg){ pos_of(c, n), code, xstrdup(msg) };
 	c->errors++;
+}
+
+/* Reports kept messages to the project's diagnostics (main thread only) and frees them. */
+static void msgs_flush(project *p, emit_msgs *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		diag_report(p->diag, DIAG_ERROR, m->v[i].pos, m->v[i].code, "%s", m->v[i].text);
+		free(m->v[i].text);
+	}
+	free(m->v);
+	*m = (emit_msgs){ 0 };
+}
+
+static uint32_t memo_hash(const void *k, size_t len)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), k, (uInt)len);
+}
+
+static memo_entry *memo_slot(const memo *m, const void *k, size_t klen, uint32_t h)
+{
+	size_t i = h & (m->cap - 1);
+	for (;; i = (i + 1) & (m->cap - 1)) {
+		memo_entry *e = &m->slot[i];
+		if (!e->key || (e->hash == h && e->klen == klen && !memcmp(e->key, k, klen)))
+			return e;
+	}
+}
+
+static const memo_entry *memo_get(const memo *m, const void *k, size_t klen, uint32_t h)
+{
+	if (!m->cap)
+		return NULL;
+	memo_entry *e = memo_slot(m, k, klen, h);
+	return e->key ? e : NULL;
+}
+
+static void memo_put(memo *m, const void *k, size_t klen, uint32_t h, const void *v, size_t vlen)
+{
+	if (m->bytes + klen + vlen > MEMO_MAX_BYTES)
+		return;
+	if (2 * (m->n + 1) > m->cap) {
+		memo old = *m;
+		m->cap = old.cap ? old.cap * 2 : 64;
+		m->slot = xcalloc(m->cap, sizeof(*m->slot));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slot[i].key)
+				*memo_slot(m, old.slot[i].key, old.slot[i].klen, old.slot[i].hash) = old.slot[i];
+		free(old.slot);
+	}
+	memo_entry *e = memo_slot(m, k, klen, h);
+	if (e->key)
+		return;
+	e->hash = h;
+	e->key = xmalloc(klen + vlen + 1);
+	memcpy(e->key, k, klen);
+	if (vlen)
+		memcpy(e->key + klen, v, vlen);
+	e->val = e->key + klen;
+	e->klen = klen;
+	e->vlen = vlen;
+	m->n++;
+	m->bytes += klen + vlen;
+}
+
+static void memo_free(memo *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slot[i].key);
+	free(m->slot);
+	*m = (memo){ 0 };
 }
 
 /* JSON of a node, reporting text that is not UTF-8. */
@@ -289,29 +405,46 @@ static void emit_strings(emit_ctx *c)
 
 /* --- screens ------------------------------------------------------------ */
 
+static void zlib_fatal(const char *what, int rc)
+{
+	fprintf(stderr, "fatal: zlib %s failed (%d)\n", what, rc);
+	abort();
+}
+
+/* gzip (windowBits 31); no deflateSetHeader, so mtime 0 and no name. */
+static void gz_init(z_stream *z)
+{
+	memset(z, 0, sizeof(*z));
+	int rc = deflateInit2(z, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+	if (rc != Z_OK)
+		zlib_fatal("deflateInit2", rc);
+}
+
+/* One member with a reused stream: deflateReset keeps the ~270 KiB of state. */
+static void gz_member(z_stream *z, const void *data, size_t len, strbuf *out)
+{
+	int rc = deflateReset(z);
+	if (rc != Z_OK)
+		zlib_fatal("deflateReset", rc);
+	uLong bound = deflateBound(z, len) + 32;
+	strbuf_grow(out, bound);
+	z->next_in = (Bytef *)data;
+	z->avail_in = (uInt)len;
+	z->next_out = (Bytef *)out->buf + out->len;
+	z->avail_out = (uInt)bound;
+	rc = deflate(z, Z_FINISH);
+	if (rc != Z_STREAM_END)
+		zlib_fatal("deflate", rc);
+	out->len += bound - z->avail_out;
+	out->buf[out->len] = '\0';
+}
+
 void emit_gzip(const void *data, size_t len, strbuf *out)
 {
 	z_stream z;
-	memset(&z, 0, sizeof(z));
-	/* windowBits 31: gzip wrapper; no deflateSetHeader, so mtime 0 and no name */
-	if (deflateInit2(&z, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		fprintf(stderr, "fatal: zlib cannot initialise deflate\n");
-		abort();
-	}
-	uLong bound = deflateBound(&z, len) + 32;
-	strbuf_grow(out, bound);
-	z.next_in = (Bytef *)data;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out->buf + out->len;
-	z.avail_out = (uInt)bound;
-	int rc = deflate(&z, Z_FINISH);
-	out->len += bound - z.avail_out;
-	out->buf[out->len] = '\0';
+	gz_init(&z);
+	gz_member(&z, data, len, out);
 	deflateEnd(&z);
-	if (rc != Z_STREAM_END) {
-		fprintf(stderr, "fatal: zlib deflate failed (%d)\n", rc);
-		abort();
-	}
 }
 
 static void emit_screen(emit_ctx *c, const node *s)
@@ -327,7 +460,14 @@ static void emit_screen(emit_ctx *c, const node *s)
 	resolve_texts(c, j, emit_text_attrs);
 	strbuf body = STRBUF_INIT, gz = STRBUF_INIT;
 	if (canon_dump(j, &body) == 0) {
-		emit_gzip(body.buf, body.len, &gz);
+		uint32_t h = memo_hash(body.buf, body.len);
+		const memo_entry *hit = memo_get(&c->wk->gz_memo, body.buf, body.len, h);
+		if (hit) {
+			strbuf_add(&gz, hit->val, hit->vlen);
+		} else {
+			gz_member(&c->wk->gz, body.buf, body.len, &gz);
+			memo_put(&c->wk->gz_memo, body.buf, body.len, h, gz.buf, gz.len);
+		}
 		pack_writer_add(c->w, PACK_SCREENS, id, body.buf, body.len);
 		pack_writer_add(c->w, PACK_SCREENS_GZ, id, gz.buf, gz.len);
 		c->st.screens++;
@@ -396,8 +536,21 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
 }
 
 /* Compiles a script and appends its stripped bytecode; -1 with the Lua message. */
-static int compile_flow(lua_State *L, const named_doc *script, strbuf *out, strbuf *msg)
+static int compile_flow(emit_worker *wk, const named_doc *script, strbuf *out, strbuf *msg)
 {
+	strbuf key = STRBUF_INIT;
+	strbuf_adds(&key, script->name);
+	strbuf_addc(&key, '\0');
+	strbuf_add(&key, script->text ? script->text : "", script->len);
+	uint32_t h = memo_hash(key.buf, key.len);
+	const memo_entry *hit = memo_get(&wk->lua_memo, key.buf, key.len, h);
+	if (hit) {
+		strbuf_add(out, hit->val, hit->vlen);
+		strbuf_release(&key);
+		return 0;
+	}
+	lua_State *L = wk->L;
+	size_t before = out->len;
 	strbuf chunk = STRBUF_INIT;
 	strbuf_addf(&chunk, "=%s", script->name);
 	int rc = luaL_loadbufferx(L, script->text ? script->text : "", script->len, chunk.buf, "t");
@@ -405,14 +558,17 @@ static int compile_flow(lua_State *L, const named_doc *script, strbuf *out, strb
 	if (rc != LUA_OK) {
 		strbuf_adds(msg, lua_tostring(L, -1) ? lua_tostring(L, -1) : "cannot load");
 		lua_settop(L, 0);
+		strbuf_release(&key);
 		return -1;
 	}
 	lua_dump(L, dump_writer, out, 1);
 	lua_settop(L, 0);
+	memo_put(&wk->lua_memo, key.buf, key.len, h, out->buf + before, out->len - before);
+	strbuf_release(&key);
 	return 0;
 }
 
-static void emit_flow(emit_ctx *c, lua_State *L, const node *f, json_t *specs)
+static void emit_flow(emit_ctx *c, const node *f, json_t *specs)
 {
 	const char *id = node_get_str(f, "id"), *script = node_get_str(f, "script");
 	if (!id || !script) {
@@ -425,7 +581,7 @@ static void emit_flow(emit_ctx *c, lua_State *L, const node *f, json_t *specs)
 		return;
 	}
 	strbuf code = STRBUF_INIT, msg = STRBUF_INIT;
-	if (compile_flow(L, sd, &code, &msg) == 0) {
+	if (compile_flow(c->wk, sd, &code, &msg) == 0) {
 		pack_writer_add(c->w, PACK_FLOWS, id, code.buf, code.len);
 		c->st.flows++;
 	} else {
@@ -446,14 +602,8 @@ static void emit_flows(emit_ctx *c)
 {
 	const node *seq = node_get(c->e->resolved, "flows");
 	json_t *specs = json_object();
-	lua_State *L = luaL_newstate();
-	if (!L) {
-		fprintf(stderr, "fatal: cannot create a Lua state\n");
-		abort();
-	}
 	for (size_t i = 0; seq && seq->kind == NODE_SEQ && i < seq->count; i++)
-		emit_flow(c, L, seq->items[i], specs);
-	lua_close(L);
+		emit_flow(c, seq->items[i], specs);
 	add_json(c, PACK_FLOW_SPECS, "json", specs);
 }
 
@@ -516,15 +666,35 @@ static void emit_products(emit_ctx *c)
 
 /* --- one pack ----------------------------------------------------------- */
 
-int emit_pack(project *p, const edition *e, const unsigned char *sign_sk, strbuf *out,
-	      emit_stats *st)
+static void worker_init(emit_worker *wk)
 {
-	emit_ctx c = { .p = p, .e = e };
-	strbuf_reset(out);
-	if (!e->resolved || e->resolved->kind != NODE_MAP) {
-		emit_error(&c, NULL, "emit-edition", "edition '%s' was not resolved", e->id);
-		return -1;
+	memset(wk, 0, sizeof(*wk));
+	gz_init(&wk->gz);
+	wk->L = luaL_newstate();
+	if (!wk->L) {
+		fprintf(stderr, "fatal: cannot create a Lua state\n");
+		abort();
 	}
+}
+
+static void worker_release(emit_worker *wk)
+{
+	deflateEnd(&wk->gz);
+	lua_close(wk->L);
+	memo_free(&wk->gz_memo);
+	memo_free(&wk->lua_memo);
+}
+
+/*
+ * One pack, touching nothing shared but reading the model: errors are kept in
+ * msgs, so that emit_build can run this on several threads. edition_strings
+ * must have been called for e before (it fills a cache).
+ */
+static int emit_one(project *p, const edition *e, const unsigned char *sign_sk, strbuf *out,
+		    emit_stats *st, emit_worker *wk, emit_msgs *msgs)
+{
+	emit_ctx c = { .p = p, .e = e, .wk = wk, .msgs = msgs };
+	strbuf_reset(out);
 	const char *version = node_get_str(e->resolved, "version");
 	const char *min_client = node_get_str(e->resolved, "min_client");
 	if (!version) {
@@ -553,6 +723,33 @@ int emit_pack(project *p, const edition *e, const unsigned char *sign_sk, strbuf
 	return c.errors ? -1 : 0;
 }
 
+/* Checks what emit_one needs and warms the strings cache; reports on failure. */
+static int emit_prepare(project *p, const edition *e)
+{
+	if (!e->resolved || e->resolved->kind != NODE_MAP) {
+		diag_report(p->diag, DIAG_ERROR, (src_pos){ e->path, 0, 0 }, "emit-edition",
+			    "edition '%s' was not resolved", e->id);
+		return -1;
+	}
+	edition_strings(p, e);
+	return 0;
+}
+
+int emit_pack(project *p, const edition *e, const unsigned char *sign_sk, strbuf *out,
+	      emit_stats *st)
+{
+	strbuf_reset(out);
+	if (emit_prepare(p, e) < 0)
+		return -1;
+	emit_worker wk;
+	emit_msgs msgs = { 0 };
+	worker_init(&wk);
+	int rc = emit_one(p, e, sign_sk, out, st, &wk, &msgs);
+	worker_release(&wk);
+	msgs_flush(p, &msgs);
+	return rc;
+}
+
 char *emit_pack_name(const char *edition_id, const char *version)
 {
 	strbuf sb = STRBUF_INIT;
@@ -567,6 +764,9 @@ typedef struct built {
 	const char *version;
 	char *file;
 	strbuf data;
+	emit_stats st;
+	emit_msgs msgs;
+	int rc;
 } built;
 
 static void build_error(project *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -632,7 +832,25 @@ static int fsync_path(const char *path, int flags)
 	return rc;
 }
 
-static int write_synced(const char *dir, const char *name, const void *data, size_t len)
+/* Writes a new file; write_output makes it durable with one syncfs for all files. */
+/*
+ * Makes every file written into dir durable before any of them is renamed into
+ * place: one syncfs flushes them all (one journal commit instead of one per
+ * file), then the directory itself.
+ */
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = syncfs(fd) < 0 || fsync(fd) < 0 ? -1 : 0;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+static int write_new(const char *dir, const char *name, const void *data, size_t len)
 {
 	strbuf path = STRBUF_INIT;
 	strbuf_addf(&path, "%s/%s", dir, name);
@@ -652,12 +870,6 @@ static int write_synced(const char *dir, const char *name, const void *data, siz
 			return -1;
 		}
 		b += w, len -= (size_t)w;
-	}
-	if (fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
 	}
 	return close(fd);
 }
@@ -706,13 +918,17 @@ static int write_output(project *p, const char *out_dir, built *b, size_t n, con
 	for (size_t i = 0; i <= n; i++) {
 		const char *name = i < n ? b[i].file : "manifest.json";
 		const strbuf *data = i < n ? &b[i].data : manifest;
-		if (write_synced(tmp.buf, name, data->buf, data->len) < 0) {
+		if (write_new(tmp.buf, name, data->buf, data->len) < 0) {
 			build_error(p, "cannot write '%s/%s': %s", tmp.buf, name, strerror(errno));
 			remove_tmp(tmp.buf, b, n);
 			goto done;
 		}
 	}
-	fsync_path(tmp.buf, O_RDONLY | O_DIRECTORY);
+	if (sync_dir(tmp.buf) < 0) {
+		build_error(p, "cannot sync '%s': %s", tmp.buf, strerror(errno));
+		remove_tmp(tmp.buf, b, n);
+		goto done;
+	}
 	mode_t mask = umask(0);
 	umask(mask);
 	chmod(tmp.buf, 0777 & ~mask);          /* mkdtemp made it 0700 */
@@ -765,21 +981,72 @@ static void progress_line(FILE *out, const edition *e, const char *version, cons
 		st->routes == 1 ? "" : "s", st->flows, st->flows == 1 ? "" : "s", st->size / 1024.0);
 }
 
-/* Builds one edition into b; -1 after reporting. */
-static int build_one(project *p, const edition *e, const unsigned char *sign_sk, built *b, FILE *progress)
+/* Packs are built by up to this many threads, each with its own worker state. */
+#define EMIT_MAX_THREADS 8
+
+typedef struct build_job {
+	project *p;
+	const unsigned char *sign_sk;
+	built *b;
+	size_t n;
+	atomic_size_t next;         /* the next edition to take */
+} build_job;
+
+static void *build_thread(void *arg)
 {
-	emit_stats st;
-	b->e = e;
-	if (emit_pack(p, e, sign_sk, &b->data, &st) < 0)
-		return -1;
-	b->version = node_get_str(e->resolved, "version");
-	if (!file_name_safe(e->id) || !file_name_safe(b->version)) {
-		build_error(p, "edition '%s' version '%s' cannot name a file", e->id, b->version);
-		return -1;
+	build_job *j = arg;
+	emit_worker wk;
+	worker_init(&wk);
+	for (;;) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+		if (i >= j->n)
+			break;
+		built *b = &j->b[i];
+		b->rc = emit_one(j->p, b->e, j->sign_sk, &b->data, &b->st, &wk, &b->msgs);
 	}
-	b->file = emit_pack_name(e->id, b->version);
-	progress_line(progress, e, b->version, &st);
-	return 0;
+	worker_release(&wk);
+	return NULL;
+}
+
+/* Runs build_thread on the calling thread and on helpers, one per core. */
+static void build_all(build_job *j)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cores > 1 ? (size_t)cores : 1, started = 0;
+	if (want > EMIT_MAX_THREADS)
+		want = EMIT_MAX_THREADS;
+	if (want > j->n)
+		want = j->n;
+	pthread_t tid[EMIT_MAX_THREADS];
+	json_decref(json_object());     /* jansson's hash seed, set once before threads */
+	for (size_t i = 1; i < want; i++)
+		if (pthread_create(&tid[started], NULL, build_thread, j) == 0)
+			started++;
+	build_thread(j);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* After the threads: reports in edition order, names the files, prints progress. */
+static int build_finish(project *p, built *b, size_t n, FILE *progress)
+{
+	int failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		msgs_flush(p, &b[i].msgs);
+		if (b[i].rc) {
+			failed = 1;
+			continue;
+		}
+		b[i].version = node_get_str(b[i].e->resolved, "version");
+		if (!file_name_safe(b[i].e->id) || !file_name_safe(b[i].version)) {
+			build_error(p, "edition '%s' version '%s' cannot name a file", b[i].e->id, b[i].version);
+			failed = 1;
+			continue;
+		}
+		b[i].file = emit_pack_name(b[i].e->id, b[i].version);
+		progress_line(progress, b[i].e, b[i].version, &b[i].st);
+	}
+	return failed;
 }
 
 int emit_build(project *p, const char *out_dir, const unsigned char *sign_sk, FILE *progress)
@@ -790,14 +1057,22 @@ int emit_build(project *p, const char *out_dir, const unsigned char *sign_sk, FI
 	for (size_t i = 0; i < p->n_editions; i++) {
 		if (p->editions[i]->abstract)
 			continue;
-		strbuf_init(&b[n].data);
-		if (build_one(p, p->editions[i], sign_sk, &b[n++], progress) < 0)
+		if (emit_prepare(p, p->editions[i]) < 0) {
 			failed = 1;
+			continue;
+		}
+		strbuf_init(&b[n].data);
+		b[n++].e = p->editions[i];
 	}
 	if (!n && !failed) {
 		build_error(p, "no edition to build in '%s'", p->dir ? p->dir : ".");
 		failed = 1;
 	}
+	build_job job = { .p = p, .sign_sk = sign_sk, .b = b, .n = n };
+	atomic_init(&job.next, 0);
+	if (n)
+		build_all(&job);
+	failed |= build_finish(p, b, n, progress);
 	if (!failed) {
 		strbuf manifest = STRBUF_INIT;
 		manifest_json(b, n, &manifest);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "canon.h"
@@ -37,8 +38,35 @@ typedef struct cli_opts {
 	const char *schemas, *sign_key, *trust_key, *output, *format_arg, *color_arg;
 	int format;                 /* 0 text, 1 json */
 	int color_mode;             /* 0 auto, 1 always, 2 never */
-	int help, version, werror, quiet, json;
+	int help, version, werror, quiet, json, timings;
 } cli_opts;
+
+/* --timings: wall time per phase, summed over editions, printed to stderr at the end. */
+enum { T_LOAD, T_RESOLVE, T_VALIDATE, T_CHECK, T_POLICY, T_EMIT, T_COUNT };
+static const char *const phase_names[T_COUNT] = { "load", "resolve", "validate", "check", "policy", "emit" };
+static double phase_ms[T_COUNT];
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+#define TIMED(phase, stmt) do { double t0_ = now_ms(); stmt; phase_ms[phase] += now_ms() - t0_; } while (0)
+
+static void print_timings(const cli_opts *o)
+{
+	if (!o->timings)
+		return;
+	double total = 0;
+	fputs("timings:", stderr);
+	for (int i = 0; i < T_COUNT; i++) {
+		fprintf(stderr, " %s %.1f ms%s", phase_names[i], phase_ms[i], i + 1 < T_COUNT ? "," : "");
+		total += phase_ms[i];
+	}
+	fprintf(stderr, " (total %.1f ms)\n", total);
+}
 
 static int cli_misuse(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int cli_inspect(const cli_opts *o);
@@ -83,6 +111,7 @@ static const char global_help[] =
 	"  --color=auto|always|never\n"
 	"  --schemas DIR          XML Schemas (default: ./schemas, else next to the program)\n"
 	"  -q, --quiet            no progress lines\n"
+	"  --timings              time spent per phase (check, build), on stderr\n"
 	"  -h, --help             this help; 'editionc COMMAND --help' for one command\n"
 	"  --version              the program's version\n"
 	"\nExit status: 0 clean, 1 errors, 2 misuse.\n";
@@ -210,6 +239,8 @@ static int parse_flag(cli_opts *o, const char *a)
 		o->quiet = 1;
 	else if (!strcmp(a, "--json"))
 		o->json = 1;
+	else if (!strcmp(a, "--timings"))
+		o->timings = 1;
 	else
 		return 0;
 	return 1;
@@ -312,11 +343,11 @@ static int finish_diag(const cli_opts *o, project *p)
 /* Validates, checks and polices one edition; abstract bases only get the schema. */
 static void check_one(project *p, const edition *e, const char *schemas)
 {
-	validate_edition(p, e, schemas);
+	TIMED(T_VALIDATE, validate_edition(p, e, schemas));
 	if (e->abstract || !e->resolved)
 		return;
-	check_edition(p, e);
-	policy_edition(p, e);
+	TIMED(T_CHECK, check_edition(p, e));
+	TIMED(T_POLICY, policy_edition(p, e));
 }
 
 /* The editions named by PATH arguments of `check`: ids into sel, their directory into *dir. */
@@ -382,9 +413,11 @@ static project *load_project(const cli_opts *o, const char *dir)
 {
 	project *p = project_new();
 	diag_set_werror(p->diag, o->werror);
-	if (project_load(p, dir) < 0)
+	int rc;
+	TIMED(T_LOAD, rc = project_load(p, dir));
+	if (rc < 0)
 		return p;
-	project_resolve(p);
+	TIMED(T_RESOLVE, project_resolve(p));
 	return p;
 }
 
@@ -408,8 +441,9 @@ static int cmd_check(const cli_opts *o)
 	strbuf pk = STRBUF_INIT;
 	for (size_t i = 0; !diag_errors(p->diag) && p->dir && i < p->n_editions; i++)
 		if (!p->editions[i]->abstract && is_selected(p->editions[i], sel, n_sel))
-			emit_pack(p, p->editions[i], NULL, &pk, NULL);
+			TIMED(T_EMIT, emit_pack(p, p->editions[i], NULL, &pk, NULL));
 	strbuf_release(&pk);
+	print_timings(o);
 	int rc = finish_diag(o, p);
 	project_free(p);
 	free_selection(dir, sel, n_sel);
@@ -436,8 +470,9 @@ static int cmd_build(const cli_opts *o)
 	for (size_t i = 0; p->dir && i < p->n_editions; i++)
 		check_one(p, p->editions[i], schemas);
 	if (p->dir && !diag_errors(p->diag))
-		emit_build(p, o->output, o->sign_key ? sk : NULL, o->quiet ? NULL : stderr);
+		TIMED(T_EMIT, emit_build(p, o->output, o->sign_key ? sk : NULL, o->quiet ? NULL : stderr));
 	sodium_memzero(sk, sizeof(sk));
+	print_timings(o);
 	int rc = finish_diag(o, p);
 	project_free(p);
 	return rc;
