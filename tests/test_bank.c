@@ -667,6 +667,8 @@ START_TEST(test_concurrent_transfers)
 }
 END_TEST
 
+Suite *suite_bank(void);
+
 Suite *suite_bank(void)
 {
 	Suite *s = suite_create("bank");
