@@ -670,10 +670,22 @@ static int edition_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->path, y->path);
 }
 
+/* A care.yml would be silently skipped otherwise: say so. */
+static void warn_yml(project *p, const char *dir)
+{
+	const char **names;
+	size_t n = list_files(p, dir, ".yml", &names);
+	for (size_t i = 0; i < n; i++)
+		diag_report(p->diag, DIAG_WARNING, (src_pos){ join_path(p, dir, names[i]), 0, 0 },
+			    "ignored-file", "ignoring '%s': edition files end in '.yaml'", names[i]);
+}
+
 static void load_editions(project *p, const char *dir)
 {
 	const char **top, **bases;
 	const char *base_dir = join_path(p, dir, "base");
+	warn_yml(p, dir);
+	warn_yml(p, base_dir);
 	size_t n_top = list_files(p, dir, ".yaml", &top);
 	size_t n_base = list_files(p, base_dir, ".yaml", &bases);
 	p->editions = arena_alloc(p->arena, (n_top + n_base + 1) * sizeof(edition *));

@@ -412,10 +412,18 @@ START_TEST(test_project_load_bad_files)
 				  "of edition 'wrong-id'; the id must equal the file name [edition-id-mismatch]"), "%s", out);
 	ck_assert_msg(strstr(out, "tests/data/front/bad/broken.yaml:"), "%s", out);
 	ck_assert_msg(strstr(out, "[yaml-syntax]"), "%s", out);
+	ck_assert_msg(strstr(out, "tests/data/front/bad/broken.yaml: error: edition id 'broken' is defined twice "
+				  "[duplicate-edition]\n"
+				  "tests/data/front/bad/base/broken.yaml: note: 'broken' is also defined here\n"), "%s", out);
+	ck_assert_msg(strstr(out, "tests/data/front/bad/care.yml: warning: ignoring 'care.yml': edition files end "
+				  "in '.yaml' [ignored-file]\n"), "%s", out);
 	free(out);
-	edition *b = project_find(P, "broken");
-	ck_assert_ptr_nonnull(b);
-	ck_assert_ptr_null(b->doc);
+	/* both are kept, the base first; the broken one without a document */
+	ck_assert_uint_eq(P->n_editions, 3);
+	ck_assert_str_eq(P->editions[0]->path, "tests/data/front/bad/base/broken.yaml");
+	ck_assert_ptr_nonnull(P->editions[0]->doc);
+	ck_assert_str_eq(P->editions[1]->path, "tests/data/front/bad/broken.yaml");
+	ck_assert_ptr_null(P->editions[1]->doc);
 	edition *abs = project_find(P, "wrong-id");
 	ck_assert_int_eq(abs->abstract, 1);
 }
