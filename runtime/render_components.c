@@ -54,13 +54,34 @@ static char *first_text(rctx *rc, json_t *comp, const char *a, const char *b, co
 	return NULL;
 }
 
-/* href of a route id plus "?<param>=<value>" when value is given. Caller frees. */
+/* Whether the screen a route shows runs a flow that takes param (else a link must not send it). */
+static int route_takes(rctx *rc, const char *route_id, const char *param)
+{
+	const rt_route *r = rc->ed ? edition_route_by_id(rc->ed, route_id) : NULL;
+	json_t *screen = r && r->screen ? edition_screen(rc->ed, r->screen) : NULL;
+	const char *flow = json_string_value(json_object_get(screen, "flow"));
+	json_t *spec = flow ? json_object_get(rc->ed->flow_specs, flow) : NULL;
+	json_t *p;
+	size_t i;
+	json_array_foreach(json_object_get(spec, "params"), i, p) {
+		const char *id = json_string_value(json_object_get(p, "id"));
+		if (id && strcmp(id, param) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * href of a row's route plus "?<param>=<row id>" (param: the component's
+ * `param`, default "id") when the route's screen flow takes that param.
+ * Caller frees.
+ */
 static char *item_href(rctx *rc, json_t *comp, json_t *item)
 {
 	char *base = rc_route_href(rc, rc_attr(comp, "to"));
-	if (!base || !item)
-		return base;
 	const char *param = rc_attr(comp, "param") ? rc_attr(comp, "param") : "id";
+	if (!base || !item || !route_takes(rc, rc_attr(comp, "to"), param))
+		return base;
 	static const char *const id_keys[] = { "id", NULL };
 	char *id = ri_field(item, id_keys);
 	if (!id)

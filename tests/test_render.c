@@ -33,6 +33,11 @@ static void fixture_setup(void)
 	ed.strings = json_loads("{\"ui.logout\":\"退出登录\",\"ui.approve\":\"同意\"}", 0, NULL);
 	ed.products = json_loads("[{\"id\":\"xingedai\",\"kind\":\"loan\",\"name\":\"兴e贷\","
 				 "\"rate_bp\":325}]", 0, NULL);
+	ed.screens = json_loads("{\"product\":{\"id\":\"product\",\"flow\":\"product_detail\",\"layout\":[]},"
+			       "\"transfer\":{\"id\":\"transfer\",\"flow\":\"transfer_form\",\"layout\":[]}}", 0, NULL);
+	ed.flow_specs = json_loads("{\"product_detail\":{\"params\":[{\"id\":\"id\",\"type\":\"id\"}]},"
+				  "\"transfer_form\":{\"params\":[{\"id\":\"account\",\"type\":\"account\"}]}}",
+				  0, NULL);
 	ed.routes = fixture_routes;
 	ed.n_routes = sizeof fixture_routes / sizeof fixture_routes[0];
 	ck_assert_ptr_nonnull(ed.meta);
@@ -43,6 +48,8 @@ static void fixture_teardown(void)
 	json_decref(ed.meta);
 	json_decref(ed.strings);
 	json_decref(ed.products);
+	json_decref(ed.screens);
+	json_decref(ed.flow_specs);
 }
 
 /* Renders layout (a JSON array) against data (JSON text or NULL). Caller frees. */
@@ -285,6 +292,8 @@ static const struct { const char *layout, *data; const char *want[5]; } comp_cas
 	{ "[{\"component\":\"product_list\"}]", NULL, { "兴e贷", "3.25%" } },
 	{ "[{\"component\":\"product_card\",\"product\":\"xingedai\",\"to\":\"product\",\"label\":\"申请\"}]", NULL,
 	  { "c-product_card", "兴e贷", "href=\"/mass/product?id=xingedai\"", ">申请</a>" } },
+	{ "[{\"component\":\"product_card\",\"product\":\"xingedai\",\"to\":\"home\"}]", NULL,
+	  { "href=\"/mass/home\"" } },
 	{ "[{\"component\":\"risk_disclosure\",\"text\":\"理财非存款\"}]", NULL,
 	  { "<aside class=\"c-risk_disclosure\" role=\"note\">", "理财非存款" } },
 	{ "[{\"component\":\"call_button\",\"label\":\"一键呼叫\"}]", NULL,

@@ -420,6 +420,67 @@ static int says_done(const char *text)
 			strstr(text, "成功"));
 }
 
+/* --- every page of an edition ---------------------------------------------- */
+
+#define CRAWL_MAX 60
+
+/* What is wrong with the page on screen, or "" (caller frees). */
+static char *page_problem(wd *w)
+{
+	char *p = wd_js_string(w,
+		"var m = [];"
+		"if (!document.querySelector('main h1')) m.push('no title');"
+		"if (document.querySelector('.c-unknown')) m.push('unknown component');"
+		"var e = document.querySelector('.c-message-status, .c-flash-error');"
+		"if (e) m.push('error: ' + e.parentNode.innerText.slice(0, 120));"
+		"if (document.documentElement.scrollWidth > window.innerWidth + 1)"
+		"  m.push('wider than the screen: ' + document.documentElement.scrollWidth + 'px');"
+		"return m.join('; ');");
+	return p ? p : strdup("cannot read the page");
+}
+
+static int seen_before(json_t *seen, const char *href)
+{
+	if (json_object_get(seen, href))
+		return 1;
+	json_object_set_new(seen, href, json_true());
+	return 0;
+}
+
+/* Follows every link of the edition from its home (GET only, up to CRAWL_MAX pages). */
+static void crawl_test(wd *w, const char *edition)
+{
+	char home[96], script[256], name[128];
+	snprintf(home, sizeof home, "/%s/home", edition);
+	snprintf(script, sizeof script, "return Array.prototype.map.call(document.querySelectorAll("
+		 "'a[href^=\"/%s/\"]'), function (a) { return a.getAttribute('href'); });", edition);
+	json_t *queue = json_pack("[s]", home), *seen = json_object();
+	seen_before(seen, home);
+	char bad[2048] = "";
+	size_t pages = 0;
+	for (size_t i = 0; i < json_array_size(queue) && pages < CRAWL_MAX; i++, pages++) {
+		const char *href = json_string_value(json_array_get(queue, i));
+		if (wd_go(w, href) < 0)
+			break;
+		char *problem = page_problem(w);
+		if (*problem && strlen(bad) < sizeof bad - 200)
+			snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n     %s: %s", href, problem);
+		free(problem);
+		json_t *links = wd_js(w, script), *l;
+		size_t k;
+		json_array_foreach(links, k, l) {
+			const char *h = json_string_value(l);
+			if (h && !strstr(h, "page=") && !seen_before(seen, h))
+				json_array_append_new(queue, json_string(h));
+		}
+		json_decref(links);
+	}
+	snprintf(name, sizeof name, "%s: %zu pages reachable from home render cleanly", edition, pages);
+	check(pages > 3 && !*bad, name, "%s", *bad ? bad : "too few pages");
+	json_decref(queue);
+	json_decref(seen);
+}
+
 typedef struct persona { const char *user, *edition, *transfer; } persona;
 
 static const persona personal[] = {
@@ -438,6 +499,7 @@ static void transfer_test(wd *w, const persona *p, double *font_px)
 	if (!ok)
 		return;
 	home_screenshot(w, p->edition, font_px);
+	crawl_test(w, p->edition);
 	long long before = 0, after = 0;
 	snprintf(name, sizeof name, "%s: balance before", p->edition);
 	check(balance(w, p->edition, &before) == 0, name, "%s", w->last_error);
@@ -483,6 +545,7 @@ static void approval_test(wd *w)
 	if (!ok)
 		return;
 	home_screenshot(w, "enterprise-boss", NULL);
+	crawl_test(w, "enterprise-boss");
 	ok = wd_go(w, "/enterprise-boss/approvals") == 0;
 	json_t *ids = ok ? pending_ids(w) : NULL;
 	const char *first = json_string_value(json_array_get(ids, 0));
@@ -516,8 +579,10 @@ static void standard_test(wd *w)
 {
 	int ok = login(w, "liuqiang", "mass") == 0 && switch_to_enterprise(w, "enterprise-standard") == 0;
 	check(ok, "enterprise-standard: liuqiang switches to the enterprise identity", "%s", w->last_error);
-	if (ok)
+	if (ok) {
 		home_screenshot(w, "enterprise-standard", NULL);
+		crawl_test(w, "enterprise-standard");
+	}
 }
 
 /* --- driver --------------------------------------------------------------- */
