@@ -6,7 +6,7 @@
  *   - references: route -> screen, flow, then; component to/action -> route;
  *     screen flow/result_of -> flow; products -> catalogue; text attributes ->
  *     the edition's strings; flow script -> flows/<name>.lua;
- *   - uniqueness: route paths, screen ids;
+ *   - uniqueness: route paths; screen, route and flow ids as written;
  *   - bindings `${path | filter}`: syntax, filter, first segment a returned field;
  *   - forms: every input a param of the flow the form's action runs;
  *   - reachability of every screen from `home` (concrete editions only);
@@ -681,19 +681,47 @@ static void check_screen(check_ctx *c, const node *s)
 
 static void check_screens(check_ctx *c)
 {
-	for (size_t i = 0; c->screens && i < c->screens->count; i++) {
-		const node *s = c->screens->items[i];
-		const node *id = node_get(s, "id");
+	for (size_t i = 0; c->screens && i < c->screens->count; i++)
+		check_screen(c, c->screens->items[i]);
+}
+
+/* ---- ids written twice ---- */
+
+static void duplicate_ids(check_ctx *c, const node *doc, const char *key, const char *what,
+			  const char *code)
+{
+	const node *list = node_get(doc, key);
+	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->count; i++) {
+		const node *id = node_get(list->items[i], "id");
 		for (size_t j = 0; id && id->kind == NODE_SCALAR && j < i; j++) {
-			const node *prev = node_get(c->screens->items[j], "id");
+			const node *prev = node_get(list->items[j], "id");
 			if (!node_is(prev, id->str))
 				continue;
-			c->errors += check_report(c->p, DIAG_ERROR, id, NULL, "duplicate-screen",
-						  "screen '%s' is defined twice", id->str);
-			diag_note(c->p->diag, prev->pos, "screen '%s' is first defined here", id->str);
+			c->errors += check_report(c->p, DIAG_ERROR, id, NULL, code,
+						  "%s '%s' is defined twice", what, id->str);
+			diag_note(c->p->diag, prev->pos, "%s '%s' is first defined here", what, id->str);
 			break;
 		}
-		check_screen(c, s);
+	}
+}
+
+/*
+ * Lists merge by id, so an id written twice in one file silently merges into
+ * one item: look at the documents as written, this edition's and those of the
+ * abstract bases it extends (bases are not checked on their own).
+ */
+static void check_duplicates(check_ctx *c)
+{
+	for (size_t k = 0; k < (c->e->chain_len ? c->e->chain_len : 1); k++) {
+		const edition *d = k ? NULL : c->e;
+		for (size_t j = 0; k && j < c->p->n_editions; j++)
+			if (c->p->editions[j]->path && !strcmp(c->p->editions[j]->path, c->e->chain[k]))
+				d = c->p->editions[j];
+		if (!d || !d->doc || (k && !d->abstract))
+			continue;
+		duplicate_ids(c, d->doc, "screens", "screen", "duplicate-screen");
+		duplicate_ids(c, d->doc, "routes", "route", "duplicate-route");
+		duplicate_ids(c, d->doc, "flows", "flow", "duplicate-flow");
 	}
 }
 
@@ -909,6 +937,7 @@ int check_edition(project *p, const edition *e)
 	check_flows(&c);
 	check_products(&c);
 	check_screens(&c);
+	check_duplicates(&c);
 	if (!e->abstract)
 		check_reachable(&c);
 	check_scripts(&c);

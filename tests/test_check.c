@@ -261,6 +261,14 @@ static const check_case cases[] = {
 	  { NULL, "id: wealth\n    path", "/home", "error", "route 'wealth' has path '/home', "
 	    "already used by route 'home' [duplicate-path]" },
 	  { NULL, NULL, "/home", "note", "route 'home' takes the path here" } } },
+	{ "mass.yaml", "  - id: wealth\n    title: wealth.title", "  - id: transfer\n    title: wealth.title", 3, {
+	  { NULL, "- id: transfer\n    title: wealth", "transfer", "error",
+	    "screen 'transfer' is defined twice [duplicate-screen]" },
+	  { NULL, "- id: transfer\n    title: transfer", "transfer", "note",
+	    "screen 'transfer' is first defined here" } } },
+	{ "mass.yaml", "  - id: wealth\n    path", "  - id: home\n    path", 3, {
+	  { NULL, "- id: home\n    path: /wealth", "home", "error",
+	    "route 'home' is defined twice [duplicate-route]" } } },
 	{ "mass.yaml", "${summary.balance | money}", "${summary..balance | money}", 1, {
 	  { NULL, NULL, "${summary..", "error", "malformed binding '${summary..balance | money}'; "
 	    "write '${field.path}' or '${field.path | filter}' [bad-binding]" } } },
