@@ -239,24 +239,38 @@ static int fragment_active(expander *x, const named_doc *f, const node *at)
 	return 0;
 }
 
-/* Appends the expansion of one `use:` item to out (nothing when it is wrong). */
-static void expand_use(expander *x, node *out, const node *use, const node *with)
+/* The fragment a use item names, or NULL after reporting why not. */
+static const named_doc *used_fragment(expander *x, const node *use, const node *with)
 {
 	project *p = x->p;
-	node *name = substitute(p->arena, node_get(use, "use"), with);
 	for (size_t i = 0; i < use->count; i++)
 		if (!node_is(use->keys[i], "use") && !node_is(use->keys[i], "with"))
 			diag_report(p->diag, DIAG_ERROR, use->keys[i]->pos, "fragment-param",
 				    "unexpected key '%s' in a fragment use (only 'use' and 'with')",
 				    use->keys[i]->str);
-	const named_doc *f = name->kind == NODE_SCALAR ? find_fragment(p, name->str) : NULL;
-	if (!f) {
-		const char *s = name->kind == NODE_SCALAR ? suggest_fragment(p, name->str) : NULL;
-		diag_report(p->diag, DIAG_ERROR, name->pos, "unknown-fragment", "unknown fragment '%s'%s%s%s",
-			    name->kind == NODE_SCALAR ? name->str : "?", s ? "; did you mean '" : "",
-			    s ? s : "", s ? "'?" : "");
-		return;
+	const node *raw = node_get(use, "use");
+	if (raw->kind != NODE_SCALAR) {
+		diag_report(p->diag, DIAG_ERROR, raw->pos, "unknown-fragment",
+			    "'use' takes a fragment name, not a %s", node_kind_name(raw->kind));
+		return NULL;
 	}
+	node *name = substitute(p->arena, raw, with);
+	const named_doc *f = find_fragment(p, name->str);
+	if (!f) {
+		const char *s = suggest_fragment(p, name->str);
+		diag_report(p->diag, DIAG_ERROR, name->pos, "unknown-fragment", "unknown fragment '%s'%s%s%s",
+			    name->str, s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+	}
+	return f;
+}
+
+/* Appends the expansion of one `use:` item to out (nothing when it is wrong). */
+static void expand_use(expander *x, node *out, const node *use, const node *with)
+{
+	project *p = x->p;
+	const named_doc *f = used_fragment(x, use, with);
+	if (!f)
+		return;
 	const node *body = f->doc ? node_get(f->doc, "body") : NULL;
 	if (!body || body->kind != NODE_SEQ)
 		return;                 /* reported by check_fragment */

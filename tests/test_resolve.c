@@ -394,7 +394,8 @@ START_TEST(test_fragment_errors)
 			    "    with: {label: a}\n"
 			    "  - use: account_picker\n"
 			    "    with: {label: a, size: 1, colour: red}\n"
-			    "  - use: loop\n");
+			    "  - use: loop\n"
+			    "  - use: {name: x}\n");
 	project_resolve(P);
 	assert_output_has("editions/fragments/typo.yaml:4:11: error: unknown parameter 'b' in fragment 'typo' "
 			  "[fragment-param]\n");
@@ -406,7 +407,8 @@ START_TEST(test_fragment_errors)
 			  "[fragment-param]\n");
 	assert_output_has("editions/fragments/loop.yaml:3:5: error: fragment uses itself: loop -> loop "
 			  "[fragment-cycle]\n");
-	ck_assert_int_eq(diag_errors(P->diag), 5);
+	assert_output_has("editions/mass.yaml:9:10: error: 'use' takes a fragment name, not a map [unknown-fragment]\n");
+	ck_assert_int_eq(diag_errors(P->diag), 6);
 }
 END_TEST
 
