@@ -899,6 +899,14 @@ static void check_scripts(check_ctx *c)
 
 /* ---- the phase ---- */
 
+static int has_locale(const project *p, const char *locale)
+{
+	for (size_t i = 0; i < p->n_i18n; i++)
+		if (p->i18n[i].name && !strcmp(p->i18n[i].name, locale))
+			return 1;
+	return 0;
+}
+
 /* A list the schema rejects (a map where a list belongs) is left to the schema. */
 static const node *seq_or_null(const node *n)
 {
@@ -916,6 +924,8 @@ static void ctx_init(check_ctx *c, project *p, const edition *e)
 	c->flows = seq_or_null(node_get(c->root, "flows"));
 	c->locale = node_get_str(c->root, "locale");
 	c->strings = c->locale ? edition_strings(p, e) : NULL;   /* a base may leave it open */
+	if (c->strings && !has_locale(p, c->locale))
+		c->strings = NULL;      /* reported once as unknown-locale: no cascade of unknown strings */
 	c->routes_n = names_of_ids(p->arena, c->routes);
 	c->screens_n = names_of_ids(p->arena, c->screens);
 	c->flows_n = names_of_ids(p->arena, c->flows);

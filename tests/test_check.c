@@ -413,6 +413,19 @@ START_TEST(check_list_rows)
 }
 END_TEST
 
+/* A locale without strings is one error (from resolve), not one per text attribute. */
+START_TEST(check_unknown_locale_no_cascade)
+{
+	char *text = fx_sub(fx_read("mass.yaml"), "locale: zh-CN", "locale: zh-TW");
+	fx_file over = { "editions/mass.yaml", text };
+	project *p = fx_build(&over, 1);
+	ck_assert_int_eq(check_edition(p, project_find(p, "mass")), 0);
+	ck_assert_int_eq(diag_errors(p->diag), 1);
+	project_free(p);
+	free(text);
+}
+END_TEST
+
 /* A base is not packed: screens it cannot reach yet are no error there. */
 START_TEST(check_abstract_skips_reachability)
 {
@@ -471,6 +484,7 @@ Suite *suite_check(void)
 	tcase_add_test(tc, check_clean_project);
 	tcase_add_test(tc, check_accepts_variants);
 	tcase_add_test(tc, check_list_rows);
+	tcase_add_test(tc, check_unknown_locale_no_cascade);
 	tcase_add_test(tc, check_abstract_skips_reachability);
 	tcase_add_test(tc, check_reports_everything);
 	tcase_add_test(tc, check_script_reported_once);
