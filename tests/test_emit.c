@@ -336,6 +336,25 @@ START_TEST(test_build_writes_all_or_nothing)
 	char f[400];
 	snprintf(f, sizeof(f), "%s/care-1.0.0.pack", out);
 	ck_assert_int_eq(stat(f, &st), 0);
+	/* the threaded build writes exactly what emit_pack makes for each edition */
+	const char *ids[] = { "care", "mass" };
+	for (int i = 0; i < 2; i++) {
+		strbuf file = STRBUF_INIT, mem = STRBUF_INIT;
+		snprintf(f, sizeof(f), "%s/%s-1.0.0.pack", out, ids[i]);
+		ck_assert_int_eq(strbuf_read_file(&file, f, 1 << 20), 0);
+		ck_assert_int_eq(emit_pack(p, project_find(p, ids[i]), NULL, &mem, NULL), 0);
+		ck_assert_uint_eq(file.len, mem.len);
+		ck_assert_int_eq(memcmp(file.buf, mem.buf, mem.len), 0);
+		strbuf_release(&file);
+		strbuf_release(&mem);
+	}
+	snprintf(f, sizeof(f), "%s/manifest.json", out);
+	strbuf man = STRBUF_INIT;
+	ck_assert_int_eq(strbuf_read_file(&man, f, 1 << 20), 0);
+	ck_assert_ptr_nonnull(strstr(man.buf, "\"file\":\"care-1.0.0.pack\""));
+	ck_assert_int_eq(man.buf[man.len - 1], '\n');
+	strbuf_release(&man);
+	snprintf(f, sizeof(f), "%s/care-1.0.0.pack", out);
 	project_free(p);
 
 	/* a flow that does not compile: emit reports it and writes nothing */
