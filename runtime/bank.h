@@ -40,6 +40,7 @@ typedef struct bank_binding {  /* public */
 
 /* Opens (creating and seeding when new) data_dir/bank.sqlite. 0, or -1 with err. */
 int bank_open(const char *data_dir, bank **out, strbuf *err);
+/* Closes every thread's connection: call once no other thread uses b any more. */
 void bank_close(bank *b);
 
 /* 0 on success; -1 on a bad user name or password (no hint which). */
@@ -54,11 +55,29 @@ int bank_bindings(bank *b, long long customer_id, bank_binding *out, int max);
  * array of its arguments. Returns 0 with *result (caller decrefs), or a
  * non-zero error with a stable code in err ("insufficient_funds",
  * "not_found", "forbidden", "limit_exceeded", "bad_argument").
+ *
+ * More codes: "conflict" (an idempotency key reused for another request, a
+ * loan not approved, a used fx quote), "already_decided" (a payment decided
+ * before), "quote_expired", "unavailable" (the database stayed busy),
+ * "internal". Money moves (transfer, buy_product, loan_apply, deposit_open,
+ * payroll, bill_issue, crossborder_pay) need a "key" in their argument
+ * object. Account ids are decimal strings ("12"); an account number also
+ * works wherever an account id is taken. "products" takes the edition's
+ * product list as its argument and returns it with each product's "holding".
+ * "transfer" also takes "limit" and "daily_limit" (fen) and refuses above
+ * them; an operator's transfer above 50,000.00 yuan in enterprise service
+ * waits for the boss ("pending_approval") instead of moving money.
+ * Safe to call from any thread: each thread uses its own connection.
  */
 int bank_call(bank *b, const bank_identity *who, const char *op, json_t *args,
 	      json_t **result, strbuf *err);
 
-/* The ledger's invariant, for tests: sum of all postings (must be 0) and of all balances. */
+/*
+ * The ledger's invariant, for tests: sum of all postings (must be 0) and of the
+ * balances of customers and enterprises (unchanged by moves between them).
+ * Returns 0 when every journal sums to zero, every balance equals the sum of
+ * its postings and no customer or enterprise balance is negative; else -1.
+ */
 int bank_audit(bank *b, long long *postings_sum, long long *balances_sum);
 
 #endif

@@ -20,6 +20,7 @@
 #include "bank_int.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -140,20 +141,21 @@ static const struct seed_account {
 	const char *number, *name, *kind, *currency;
 	long long opening;
 	int history;        /* movements to generate */
+	int scale;          /* percent applied to the movement amounts */
 } accounts[] = {
-	{ "customer", 1, "6229091234567800011", "借记卡 活期", "debit", "CNY", 12864530, 64 },
-	{ "customer", 1, "6229091234567800029", "储蓄卡 活期", "savings", "CNY", 3500000, 12 },
-	{ "customer", 2, "6229099876543200017", "私人银行卡 活期", "debit", "CNY", 458320000, 64 },
-	{ "customer", 2, "6229099876543200025", "美元账户", "fx", "USD", 12500000, 8 },
-	{ "customer", 3, "6229095555666600013", "养老金账户", "debit", "CNY", 8620000, 62 },
-	{ "customer", 4, "6229097777888800019", "Debit card", "debit", "CNY", 2356000, 63 },
-	{ "customer", 4, "6229097777888800027", "USD account", "fx", "USD", 850000, 6 },
-	{ "customer", 5, "6229093333444400015", "借记卡 活期", "debit", "CNY", 3210000, 61 },
-	{ "customer", 6, "6229092222111100018", "借记卡 活期", "debit", "CNY", 1875000, 62 },
-	{ "enterprise", 1, "4510100100000088801", "基本存款账户", "basic", "CNY", 386540000, 70 },
-	{ "enterprise", 1, "4510100100000088819", "一般存款账户", "general", "CNY", 52000000, 20 },
-	{ "enterprise", 1, "4510100100000088827", "经常项目外汇账户", "fx", "USD", 8000000, 10 },
-	{ "enterprise", 1, "4510100100000088835", "兴享存 定期", "deposit", "CNY", 50000000, 0 },
+	{ "customer", 1, "6229091234567800011", "借记卡 活期", "debit", "CNY", 12864530, 64, 150 },
+	{ "customer", 1, "6229091234567800029", "储蓄卡 活期", "savings", "CNY", 3500000, 12, 100 },
+	{ "customer", 2, "6229099876543200017", "私人银行卡 活期", "debit", "CNY", 458320000, 64, 900 },
+	{ "customer", 2, "6229099876543200025", "美元账户", "fx", "USD", 12500000, 8, 150 },
+	{ "customer", 3, "6229095555666600013", "养老金账户", "debit", "CNY", 8620000, 62, 60 },
+	{ "customer", 4, "6229097777888800019", "Debit card", "debit", "CNY", 2356000, 63, 120 },
+	{ "customer", 4, "6229097777888800027", "USD account", "fx", "USD", 850000, 6, 30 },
+	{ "customer", 5, "6229093333444400015", "借记卡 活期", "debit", "CNY", 3210000, 61, 80 },
+	{ "customer", 6, "6229092222111100018", "借记卡 活期", "debit", "CNY", 1875000, 62, 70 },
+	{ "enterprise", 1, "4510100100000088801", "基本存款账户", "basic", "CNY", 386540000, 70, 100 },
+	{ "enterprise", 1, "4510100100000088819", "一般存款账户", "general", "CNY", 52000000, 20, 40 },
+	{ "enterprise", 1, "4510100100000088827", "经常项目外汇账户", "fx", "USD", 8000000, 10, 5 },
+	{ "enterprise", 1, "4510100100000088835", "兴享存 定期", "deposit", "CNY", 50000000, 0, 0 },
 };
 
 /* Bank-side accounts; bank_load_accounts finds them by these numbers. */
@@ -165,19 +167,38 @@ static const struct { const char *number, *name, *kind; } bank_accounts[] = {
 	{ "9558000000000000009", "开户权益", "equity" },
 };
 
-static const struct { const char *who; const char *memo; int income; int weight; } movements[] = {
-	{ "深圳市腾达科技有限公司", "工资", 1, 2 },
-	{ "支付宝 美宜佳便利店", "消费", 0, 5 },
-	{ "财付通 美团外卖", "餐饮", 0, 5 },
-	{ "深圳供电局", "电费", 0, 1 },
-	{ "深圳市水务集团", "水费", 0, 1 },
-	{ "中国移动", "话费充值", 0, 1 },
-	{ "京东商城", "网购", 0, 3 },
-	{ "招商银行 信用卡中心", "信用卡还款", 0, 1 },
-	{ "王建国", "转账", 1, 1 },
-	{ "华润万家", "超市购物", 0, 3 },
-	{ "滴滴出行", "交通", 0, 2 },
-	{ "兴业银行", "利息", 1, 1 },
+typedef struct seed_movement {
+	const char *who, *memo;
+	int income, weight;
+	long long lo, hi;   /* fen, before the account's scale */
+} seed_movement;
+
+static const seed_movement personal_moves[] = {
+	{ "工资代发", "工资", 1, 3, 900000, 1500000 },
+	{ "支付宝 美宜佳便利店", "消费", 0, 6, 500, 8000 },
+	{ "财付通 美团外卖", "餐饮", 0, 6, 1500, 12000 },
+	{ "深圳供电局", "电费", 0, 1, 8000, 40000 },
+	{ "深圳市水务集团", "水费", 0, 1, 3000, 12000 },
+	{ "中国移动", "话费充值", 0, 1, 5000, 20000 },
+	{ "京东商城", "网购", 0, 3, 2000, 150000 },
+	{ "招商银行 信用卡中心", "信用卡还款", 0, 1, 100000, 600000 },
+	{ "王建国", "转账", 1, 1, 10000, 300000 },
+	{ "华润万家", "超市购物", 0, 3, 3000, 60000 },
+	{ "滴滴出行", "交通", 0, 2, 1200, 8000 },
+	{ "兴业银行", "结息", 1, 1, 100, 2000 },
+};
+
+static const seed_movement enterprise_moves[] = {
+	{ "深圳前海优品电商有限公司", "销售回款", 1, 5, 2000000, 30000000 },
+	{ "香港新域国际贸易公司", "货款收入", 1, 3, 5000000, 40000000 },
+	{ "广州华南电子有限公司", "电子元件货款", 0, 4, 2000000, 20000000 },
+	{ "东莞精密五金制品厂", "五金配件采购款", 0, 3, 1000000, 12000000 },
+	{ "国家税务总局深圳市税务局", "增值税", 0, 1, 1500000, 6000000 },
+	{ "深圳市社会保险基金管理局", "社保缴费", 0, 1, 800000, 2000000 },
+	{ "深圳顺达物流有限公司", "物流费", 0, 2, 200000, 1500000 },
+	{ "深圳市南山区物业管理中心", "办公室租金", 0, 1, 1500000, 1500000 },
+	{ "银联商务", "收单结算", 1, 4, 300000, 1800000 },
+	{ "兴业银行", "结息", 1, 1, 10000, 80000 },
 };
 
 /* Deterministic numbers, so every new database holds the same history. */
@@ -254,44 +275,50 @@ static int seed_move(seeder *s, time_t at, const char *kind, long long from, lon
 	return 0;
 }
 
-static int pick_movement(unsigned long long *rs)
+static const seed_movement *pick_movement(const seed_movement *moves, size_t n, unsigned long long *rs)
 {
 	int total = 0;
-	for (size_t i = 0; i < sizeof movements / sizeof movements[0]; i++)
-		total += movements[i].weight;
+	for (size_t i = 0; i < n; i++)
+		total += moves[i].weight;
 	int r = (int)(seed_rand(rs) % (unsigned)total);
-	for (size_t i = 0; i < sizeof movements / sizeof movements[0]; i++) {
-		if (r < movements[i].weight)
-			return (int)i;
-		r -= movements[i].weight;
+	for (size_t i = 0; i < n; i++) {
+		if (r < moves[i].weight)
+			return &moves[i];
+		r -= moves[i].weight;
 	}
-	return 0;
+	return &moves[0];
 }
 
-/* Opening balance 95 days ago, then `n` movements spread over the last 90 days. */
-static int seed_history(seeder *s, long long acct, long long opening, int n, unsigned long long *rs)
+/* Opening balance 95 days ago, then movements spread over the last 90 days,
+ * in daytime (08:00-21:59 bank time); an outflow the balance cannot carry
+ * becomes an incoming transfer instead, so no balance is ever negative. */
+static int seed_history(seeder *s, const struct seed_account *a, long long acct, unsigned long long *rs)
 {
-	time_t t = s->now - 95 * 86400;
-	if (seed_move(s, t, "opening", s->equity, acct, opening, "兴业银行", "", "开户") < 0)
+	bool ent = !strcmp(a->owner_kind, "enterprise");
+	const seed_movement *moves = ent ? enterprise_moves : personal_moves;
+	size_t n_moves = ent ? sizeof enterprise_moves / sizeof enterprise_moves[0]
+			     : sizeof personal_moves / sizeof personal_moves[0];
+	time_t midnight = s->now - (s->now + BANK_UTC_OFFSET) % 86400;     /* today 00:00 bank time */
+	if (seed_move(s, midnight - 95 * 86400 + 9 * 3600, "opening", s->equity, acct, a->opening,
+		      "兴业银行", "", "开户") < 0)
 		return -1;
-	long long bal = opening;
-	for (int i = 0; i < n; i++) {
-		t = s->now - 90 * 86400 + (time_t)i * (89 * 86400 / (n ? n : 1)) +
-		    (time_t)(seed_rand(rs) % 36000) + 8 * 3600 - BANK_UTC_OFFSET;
-		int m = pick_movement(rs);
-		long long cap = opening / 25 > 2000 ? opening / 25 : 2000;
-		long long amount = 500 + (long long)(seed_rand(rs) % (unsigned long long)cap);
-		int income = movements[m].income || amount > bal;
-		if (movements[m].income && m == 0)
-			amount = opening / 8 + 100000;        /* salary: a larger round-ish sum */
-		if (income) {
-			if (seed_move(s, t, "external_in", s->clearing, acct, amount,
-				      movements[m].who, "", movements[m].memo) < 0)
+	long long bal = a->opening;
+	for (int i = 0; i < a->history; i++) {
+		int day = 90 - i * 89 / a->history;
+		time_t t = midnight - (time_t)day * 86400 + 8 * 3600 + (time_t)(seed_rand(rs) % (14 * 3600));
+		const seed_movement *m = pick_movement(moves, n_moves, rs);
+		long long span = m->hi - m->lo + 1;
+		long long amount = (m->lo + (long long)(seed_rand(rs) % (unsigned long long)span)) * a->scale / 100;
+		if (amount < 1)
+			amount = 1;
+		if (m->income || amount > bal) {
+			const char *who = m->income ? m->who : ent ? "深圳前海优品电商有限公司" : "王建国";
+			const char *memo = m->income ? m->memo : ent ? "销售回款" : "转账";
+			if (seed_move(s, t, "external_in", s->clearing, acct, amount, who, "", memo) < 0)
 				return -1;
 			bal += amount;
 		} else {
-			if (seed_move(s, t, "external_out", acct, s->clearing, amount,
-				      "", movements[m].who, movements[m].memo) < 0)
+			if (seed_move(s, t, "external_out", acct, s->clearing, amount, "", m->who, m->memo) < 0)
 				return -1;
 			bal -= amount;
 		}
@@ -350,7 +377,7 @@ static int seed_accounts(seeder *s)
 			      " VALUES (%Q, %d, %Q, %Q, %Q, %Q)", a->owner_kind, a->owner, a->number,
 			      a->name, a->kind, a->currency) < 0)
 			return -1;
-		if (seed_history(s, sqlite3_last_insert_rowid(s->db), a->opening, a->history, &rs) < 0)
+		if (seed_history(s, a, sqlite3_last_insert_rowid(s->db), &rs) < 0)
 			return -1;
 	}
 	return 0;

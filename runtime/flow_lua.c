@@ -359,6 +359,12 @@ static int bank_bridge(lua_State *L)
 	const char *op = lua_tostring(L, lua_upvalueindex(1));
 	if (!run)
 		return luaL_error(L, "bank is not available here");
+	if (run->killed || flow_deadline_passed(run)) {
+		/* a loop of bank calls runs few instructions: check the deadline here too */
+		if (!run->killed)
+			run->killed = KILL_TIMEOUT;
+		return luaL_error(L, "flow timed out");
+	}
 	strbuf err = STRBUF_INIT;
 	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
 	int rc = -1;

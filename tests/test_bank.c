@@ -440,11 +440,16 @@ START_TEST(test_idempotency)
 			      "\",\"amount\":5,\"key\":\"same\"}]", NULL), "");
 	ck_assert_int_eq(balance_of(zw, ZW_DEBIT), before - 777 + 5);
 	/* a refused move stores nothing: after topping up, the same key goes through */
-	const char *big = "[{\"from\":\"14\",\"to_account\":\"" ZW_NUMBER "\",\"amount\":3000000,\"key\":\"later\"}]";
+	long long cj = balance_of(personal(CHENJING), CJ_DEBIT);
+	char big[160], topup[160];
+	snprintf(big, sizeof big, "[{\"from\":\"14\",\"to_account\":\"" ZW_NUMBER "\",\"amount\":%lld,"
+		 "\"key\":\"later\"}]", cj + 1000);
+	snprintf(topup, sizeof topup, "[{\"from\":\"6\",\"to_account\":\"" CJ_NUMBER "\",\"amount\":1000,"
+		 "\"key\":\"topup\"}]");
 	ck_assert_str_eq(call(personal(CHENJING), "transfer", big, NULL), "insufficient_funds");
-	ck_assert_str_eq(call(zw, "transfer", "[{\"from\":\"6\",\"to_account\":\"" CJ_NUMBER "\","
-			      "\"amount\":2000000,\"key\":\"topup\"}]", NULL), "");
+	ck_assert_str_eq(call(zw, "transfer", topup, NULL), "");
 	ck_assert_str_eq(call(personal(CHENJING), "transfer", big, NULL), "");
+	ck_assert_int_eq(balance_of(personal(CHENJING), CJ_DEBIT), 0);
 	audit_ok(NULL);
 }
 END_TEST

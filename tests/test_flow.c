@@ -543,9 +543,17 @@ START_TEST(test_transfer_flow)
 	/* another customer's account as `from` */
 	ck_assert_int_eq(run("transfer", "{\"from\":\"8\",\"to_account\":\"6229092222111100018\","
 			     "\"amount\":1,\"_idem\":\"k4\"}", NULL, err, sizeof err), FLOW_FORBIDDEN);
-	/* insufficient funds, and no key */
+	/* insufficient funds (the savings account emptied first), and no key */
+	json_t *drain = json_pack("[{s:s,s:s,s:I,s:s}]", "from", "7", "to_account", "6229092222111100018",
+				  "amount", (json_int_t)balance(7), "key", "drain");
+	strbuf e = STRBUF_INIT;
+	ck_assert_int_eq(bank_call(bk, &zhangwei, "transfer", drain, &a, &e), 0);
+	json_decref(a);
+	json_decref(drain);
+	strbuf_release(&e);
+	ck_assert_int_eq(balance(7), 0);
 	ck_assert_int_eq(run("transfer", "{\"from\":\"7\",\"to_account\":\"6229092222111100018\","
-			     "\"amount\":\"49999\",\"_idem\":\"k5\"}", NULL, err, sizeof err), FLOW_REFUSED);
+			     "\"amount\":\"0.01\",\"_idem\":\"k5\"}", NULL, err, sizeof err), FLOW_REFUSED);
 	ck_assert_str_eq(err, "insufficient_funds");
 	ck_assert_int_eq(run("transfer", "{\"from\":\"6\",\"to_account\":\"6229092222111100018\","
 			     "\"amount\":1}", NULL, err, sizeof err), FLOW_REFUSED);
