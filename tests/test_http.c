@@ -1,0 +1,277 @@
+/*
+ * http: the HTTP layer against a handler written here, over real loopback
+ * sockets: refused framing never reaches the handler, the body cap answers
+ * 413, keep-alive survives the first answer, form bodies go through MHD's
+ * post processor, a trickling client is cut at the deadline, and a request
+ * in flight is finished by a drain.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+
+static atomic_int handled;
+
+static void handler(void *cls, http_request *rq, http_response *rs)
+{
+	size_t len;
+	const char *body = http_body(rq, &len);
+
+	atomic_fetch_add(&handled, 1);
+	if (!strcmp(http_path(rq), "/form")) {
+		json_t *form = http_form(rq);
+		char *text = form ? json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		strbuf_adds(&rs->body, text ? text : "no form");
+		free(text);
+		json_decref(form);
+		return;
+	}
+	strbuf_addf(&rs->body, "%s %s %zu", http_method(rq), http_path(rq), len);
+	(void)body;
+	snprintf(rs->route, sizeof rs->route, "echo");
+}
+
+static http_server *start(int deadline_ms)
+{
+	http_config cfg = { .host = "127.0.0.1", .port = 0, .workers = 2, .max_body = 100,
+			    .deadline_ms = deadline_ms, .idle_timeout_s = 5 };
+	http_server *s = NULL;
+	strbuf err = STRBUF_INIT;
+
+	log_open("/dev/null");
+	ck_assert_msg(http_start(&cfg, handler, NULL, &s, &err) == 0, "%s", err.buf);
+	strbuf_release(&err);
+	atomic_store(&handled, 0);
+	return s;
+}
+
+static int connect_to(http_server *s)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port(s)) };
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+/* Reads one response (headers + Content-Length body) or until close. */
+static void read_response(int fd, strbuf *out)
+{
+	char buf[4096];
+	ssize_t n;
+
+	strbuf_reset(out);
+	while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+		strbuf_add(out, buf, (size_t)n);
+		char *end = strstr(out->buf, "\r\n\r\n"), *cl = strcasestr(out->buf, "Content-Length:");
+		if (end && cl && out->len >= (size_t)(end + 4 - out->buf) + strtoul(cl + 15, NULL, 10))
+			return;
+	}
+}
+
+static void exchange(http_server *s, const char *req, strbuf *out)
+{
+	int fd = connect_to(s);
+
+	ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	read_response(fd, out);
+	close(fd);
+}
+
+START_TEST(test_refused_framing_never_reaches_handler)
+{
+	static const char *const bad[] = {
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+	};
+	http_server *s = start(5000);
+	strbuf out = STRBUF_INIT;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		exchange(s, bad[i], &out);
+		ck_assert_msg(!strncmp(out.buf, "HTTP/1.1 400", 12), "case %zu: %.30s", i, out.buf);
+	}
+	ck_assert_int_eq(atomic_load(&handled), 0);
+	exchange(s, "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", &out);
+	ck_assert_msg(strstr(out.buf, "POST /x 2") != NULL, "%s", out.buf);
+	strbuf_release(&out);
+	http_stop(s);
+}
+END_TEST
+
+START_TEST(test_body_cap)
+{
+	http_server *s = start(5000);
+	strbuf out = STRBUF_INIT, req = STRBUF_INIT;
+
+	exchange(s, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n", &out);
+	ck_assert_msg(!strncmp(out.buf, "HTTP/1.1 413", 12), "%.30s", out.buf);
+	strbuf_adds(&req, "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 3; i++)
+		strbuf_adds(&req, "28\r\n0123456789012345678901234567890123456789\r\n");
+	strbuf_adds(&req, "0\r\n\r\n");
+	exchange(s, req.buf, &out);
+	ck_assert_msg(!strncmp(out.buf, "HTTP/1.1 413", 12), "%.30s", out.buf);
+	ck_assert_int_eq(atomic_load(&handled), 0);
+	strbuf_release(&out);
+	strbuf_release(&req);
+	http_stop(s);
+}
+END_TEST
+
+START_TEST(test_keep_alive_and_headers)
+{
+	http_server *s = start(5000);
+	strbuf out = STRBUF_INIT;
+	char id1[17] = "", id2[17] = "";
+	int fd = connect_to(s);
+	const char *req = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+		read_response(fd, &out);
+		ck_assert_msg(!strncmp(out.buf, "HTTP/1.1 200", 12), "%.30s", out.buf);
+		ck_assert_ptr_null(strcasestr(out.buf, "Connection: close"));
+		ck_assert_ptr_nonnull(strstr(out.buf, "X-Frame-Options: DENY"));
+		ck_assert_ptr_nonnull(strstr(out.buf, "X-Content-Type-Options: nosniff"));
+		ck_assert_ptr_nonnull(strstr(out.buf, "Content-Security-Policy: "));
+		char *id = strstr(out.buf, "X-Request-Id: ");
+		ck_assert_ptr_nonnull(id);
+		memcpy(i ? id2 : id1, id + 14, 16);
+	}
+	ck_assert_uint_eq(strspn(id1, "0123456789abcdef"), 16);
+	ck_assert_str_ne(id1, id2);
+	close(fd);
+	strbuf_release(&out);
+	http_stop(s);
+}
+END_TEST
+
+START_TEST(test_form_through_post_processor)
+{
+	http_server *s = start(5000);
+	strbuf out = STRBUF_INIT;
+
+	exchange(s, "POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		 "Content-Length: 28\r\n\r\na=1&name=%E5%BC%A0&b=x+y%26z", &out);
+	ck_assert_msg(strstr(out.buf, "{\"a\":\"1\",\"b\":\"x y&z\",\"name\":\"\xe5\xbc\xa0\"}") != NULL, "%s", out.buf);
+	exchange(s, "POST /form HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+		 "Content-Length: 2\r\n\r\n{}", &out);
+	ck_assert_msg(strstr(out.buf, "no form") != NULL, "%s", out.buf);
+	strbuf_release(&out);
+	http_stop(s);
+}
+END_TEST
+
+START_TEST(test_trickle_cut_at_deadline)
+{
+	http_server *s = start(300);
+	const char *msg = "GET /a HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	int fd = connect_to(s), cut = 0;
+	size_t i;
+
+	for (i = 0; msg[i] && !cut; i++) {
+		struct timespec ts = { 0, 100000000 };
+		char c;
+		if (send(fd, msg + i, 1, MSG_NOSIGNAL) != 1)
+			cut = 1;
+		nanosleep(&ts, NULL);
+		if (recv(fd, &c, 1, MSG_DONTWAIT) == 0)
+			cut = 1;
+	}
+	ck_assert_msg(cut && msg[i], "sent %zu of %zu bytes without being cut", i, strlen(msg));
+	ck_assert_int_eq(atomic_load(&handled), 0);
+	close(fd);
+	http_stop(s);
+}
+END_TEST
+
+typedef struct drain_arg {
+	http_server *s;
+	int done;
+} drain_arg;
+
+static void *drain_thread(void *p)
+{
+	drain_arg *a = p;
+
+	a->done = http_drain(a->s, 5000);
+	return NULL;
+}
+
+START_TEST(test_drain_finishes_request_in_flight)
+{
+	http_server *s = start(5000);
+	const char *head = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab";
+	int fd = connect_to(s);
+	struct timespec ts = { 0, 200000000 };
+	drain_arg a = { s, -1 };
+	pthread_t t;
+	strbuf out = STRBUF_INIT;
+
+	ck_assert_int_eq(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	nanosleep(&ts, NULL);
+	ck_assert_int_eq(http_in_flight(s), 1);
+	pthread_create(&t, NULL, drain_thread, &a);
+	nanosleep(&ts, NULL);
+	ck_assert_int_eq(send(fd, "cd", 2, MSG_NOSIGNAL), 2);
+	read_response(fd, &out);
+	pthread_join(t, NULL);
+	ck_assert_msg(strstr(out.buf, "POST /x 4") != NULL, "%s", out.buf);
+	ck_assert_int_eq(a.done, 1);
+	close(fd);
+	strbuf_release(&out);
+	http_stop(s);
+}
+END_TEST
+
+START_TEST(test_port_taken)
+{
+	http_server *s = start(5000), *t = NULL;
+	http_config cfg = { .host = "127.0.0.1", .port = http_port(s) };
+	strbuf err = STRBUF_INIT;
+
+	ck_assert_int_eq(http_start(&cfg, handler, NULL, &t, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "cannot listen on '127.0.0.1:"));
+	strbuf_reset(&err);
+	cfg.host = "localhost";
+	ck_assert_int_eq(http_start(&cfg, handler, NULL, &t, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "bad listen address"));
+	strbuf_release(&err);
+	http_stop(s);
+}
+END_TEST
+
+Suite *suite_http(void);
+
+Suite *suite_http(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_refused_framing_never_reaches_handler);
+	tcase_add_test(tc, test_body_cap);
+	tcase_add_test(tc, test_keep_alive_and_headers);
+	tcase_add_test(tc, test_form_through_post_processor);
+	tcase_add_test(tc, test_trickle_cut_at_deadline);
+	tcase_add_test(tc, test_drain_finishes_request_in_flight);
+	tcase_add_test(tc, test_port_taken);
+	suite_add_tcase(s, tc);
+	return s;
+}
