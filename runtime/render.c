@@ -362,7 +362,7 @@ int render_screen(const render_page *pg, strbuf *html)
 	return page_finish(doc, html);
 }
 
-/* name -> [label, kind] of the fields of the form that posts to route_id. */
+/* name -> the field component, for the fields of the form that posts to route_id. */
 static void collect_fields(json_t *node, const char *route_id, int inside, json_t *out, int depth)
 {
 	if (depth > RENDER_MAX_DEPTH)
@@ -381,8 +381,7 @@ static void collect_fields(json_t *node, const char *route_id, int inside, json_
 		inside = 1;
 	const char *name = rc_attr(node, "name");
 	if (inside && name && !json_object_get(out, name))
-		json_object_set_new(out, name, json_pack("[ss]", rc_attr(node, "label") ? rc_attr(node, "label") : name,
-							 rc_attr(node, "component") ? rc_attr(node, "component") : ""));
+		json_object_set(out, name, node);
 	collect_fields(json_object_get(node, "layout"), route_id, inside, out, depth + 1);
 	collect_fields(json_object_get(node, "children"), route_id, inside, out, depth + 1);
 }
@@ -419,12 +418,17 @@ static void confirm_rows(rctx *rc, xmlNodePtr main, json_t *values, json_t *fiel
 		if (name[0] == '_' || !json_is_string(v))
 			continue;
 		json_t *f = json_object_get(fields, name);
-		const char *label = f ? json_string_value(json_array_get(f, 0)) : name;
-		const char *kind = f ? json_string_value(json_array_get(f, 1)) : "";
+		const char *label = rc_attr(f, "label") ? rc_attr(f, "label") : name;
+		const char *kind = rc_attr(f, "component") ? rc_attr(f, "component") : "";
 		xmlNodePtr row = rn_el(dl, "div", "c-kv-row");
 		rn_text(row, "dt", NULL, label);
-		long long minor = strcmp(kind, "amount_input") == 0 ? parse_amount(json_string_value(v)) : -1;
-		char *text = minor >= 0 ? rb_money(minor, "CNY", rc->locale) : xstrdup(json_string_value(v));
+		char *text;
+		if (strcmp(kind, "amount_input") == 0 && parse_amount(json_string_value(v)) >= 0)
+			text = rb_money(parse_amount(json_string_value(v)), rc_attr(f, "currency"), rc->locale);
+		else if (strcmp(kind, "select") == 0 || strcmp(kind, "payee_picker") == 0)
+			text = render_choice_text(rc, f, json_string_value(v));
+		else
+			text = xstrdup(json_string_value(v));
 		rn_text(row, "dd", NULL, text);
 		free(text);
 	}
@@ -446,7 +450,7 @@ int render_confirm(const render_page *pg, const rt_route *action, json_t *values
 	json_decref(fields);
 	char *href = rc_route_href(&rc, action->id);
 	const char *idem = json_string_value(json_object_get(values, "_idem"));
-	xmlNodePtr form = rn_form(&rc, main, href, "c-form c-confirm", idem);
+	xmlNodePtr form = rn_form(&rc, main, href, "c-form c-confirm-step", idem);
 	free(href);
 	const char *name;
 	json_t *v;
@@ -469,7 +473,7 @@ static void login_field(xmlNodePtr form, const char *label, const char *name, co
 	strbuf id = STRBUF_INIT;
 	strbuf_addf(&id, "f-%s", name);
 	rn_attr(rn_text(wrap, "label", "c-label", label), "for", id.buf);
-	xmlNodePtr in = rn_el(wrap, "input", "c-input");
+	xmlNodePtr in = rn_el(wrap, "input", "c-control");
 	rn_attr(in, "id", id.buf);
 	rn_attr(in, "name", name);
 	rn_attr(in, "type", type);

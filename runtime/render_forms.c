@@ -73,7 +73,7 @@ static void input_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *n
 	for (int i = 0; want && types[i]; i++)
 		if (strcmp(want, types[i]) == 0)
 			type = types[i];
-	xmlNodePtr in = rn_el(wrap, "input", "c-input");
+	xmlNodePtr in = rn_el(wrap, "input", "c-control");
 	rn_attr(in, "type", type);
 	common_input_attrs(rc, in, comp, id, name);
 	json_int_t max_len = json_integer_value(json_object_get(comp, "max_len"));
@@ -97,7 +97,7 @@ static void amount_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *
 	int english = rc->locale && strncmp(rc->locale, "en", 2) == 0;
 	const char *ccy = rc_attr(comp, "currency") ? rc_attr(comp, "currency") : "CNY";
 	rn_text(row, "span", "c-amount-currency", !english && strcmp(ccy, "CNY") == 0 ? "¥" : ccy);
-	xmlNodePtr in = rn_el(row, "input", "c-input c-input-amount");
+	xmlNodePtr in = rn_el(row, "input", "c-control c-control-amount");
 	rn_attr(in, "type", "text");
 	rn_attr(in, "inputmode", "decimal");
 	rn_attr(in, "pattern", "[0-9]+([.][0-9]{1,2})?");
@@ -175,7 +175,7 @@ static void select_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *
 {
 	char *id;
 	xmlNodePtr wrap = field_wrap(rc, parent, comp, "select", name, &id);
-	xmlNodePtr sel = rn_el(wrap, "select", "c-input c-select");
+	xmlNodePtr sel = rn_el(wrap, "select", "c-control");
 	common_input_attrs(rc, sel, comp, id, name);
 	char *chosen = field_value(rc, comp, name);
 	json_t *fixed = json_object_get(comp, "values"), *it;
@@ -242,6 +242,23 @@ static void payee_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *n
 		rn_text(fs, "p", "c-muted", "—");
 	free(chosen);
 	field_hint(rc, fs, comp);
+}
+
+char *render_choice_text(rctx *rc, json_t *field, const char *value)
+{
+	json_t *fixed = json_object_get(field, "values"), *it;
+	const char *name = rc_attr(field, "name");
+	size_t i;
+	if (json_is_array(fixed))
+		return xstrdup(choice_text(rc, name ? name : "", value));
+	json_array_foreach(options_of(rc, field), i, it) {
+		char *v = option_value(it, name);
+		int same = v && strcmp(v, value) == 0;
+		free(v);
+		if (same)
+			return option_text(rc, it);
+	}
+	return xstrdup(value);
 }
 
 void render_field_component(rctx *rc, xmlNodePtr parent, json_t *comp, const char *kind)

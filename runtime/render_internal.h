@@ -70,6 +70,8 @@ void render_field_component(rctx *rc, xmlNodePtr parent, json_t *comp, const cha
 void render_approval_list(rctx *rc, xmlNodePtr parent, json_t *comp);
 void render_identity_forms(rctx *rc, xmlNodePtr parent);
 void render_chart(rctx *rc, xmlNodePtr parent, json_t *comp);
+/* What a customer chose in a select or payee picker, as the field showed it. Caller frees. */
+char *render_choice_text(rctx *rc, json_t *field, const char *value);
 
 /* Item field: the first of names present in obj, as text (caller frees) or NULL. */
 char *ri_field(json_t *obj, const char *const *names);

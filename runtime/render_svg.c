@@ -124,12 +124,29 @@ static void svg_label(xmlNodePtr svg, double x, double y, const char *anchor, co
 	rn_add_text(t, text);
 }
 
+/*
+ * Axis labels stay short enough for the left margin: money in whole yuan,
+ * large amounts in 万/亿 (Chinese) or K/M/B (English): "¥492万", "CNY 4.9M".
+ */
 static char *value_text(rctx *rc, const chart *c, double v)
 {
-	if (c->money)
-		return rb_money(llround(v), NULL, rc->locale);
-	char buf[48];
-	snprintf(buf, sizeof buf, "%.15g", v);
+	static const struct { double at; const char *zh, *en; } units[] = {
+		{ 1e9, NULL, "B" }, { 1e8, "亿", NULL }, { 1e6, NULL, "M" }, { 1e4, "万", NULL }, { 1e3, NULL, "K" },
+	};
+	int english = rc->locale && strncmp(rc->locale, "en", 2) == 0;
+	double x = c->money ? v / 100.0 : v;
+	const char *sign = x < 0 ? "-" : "", *prefix = !c->money ? "" : english ? "CNY " : "¥";
+	x = fabs(x);
+	char buf[64];
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		const char *u = english ? units[i].en : units[i].zh;
+		if (u && x >= units[i].at) {
+			snprintf(buf, sizeof buf, "%s%s%.*f%s", sign, prefix, x / units[i].at >= 100 ? 0 : 1,
+				 x / units[i].at, u);
+			return xstrdup(buf);
+		}
+	}
+	snprintf(buf, sizeof buf, "%s%s%.0f", sign, prefix, x);
 	return xstrdup(buf);
 }
 

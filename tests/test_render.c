@@ -511,7 +511,7 @@ START_TEST(test_chart_points)
 	ck_contains(html, "class=\"c-chart-area c-chart-series-1\" d=\"M");
 	ck_contains(html, "2026-11-01");
 	ck_contains(html, "2026-11-30");
-	ck_contains(html, "¥1,290.00");       /* the highest balance labels the y axis */
+	ck_contains(html, ">¥1290</text>");       /* the highest balance labels the y axis, short */
 	ck_contains(html, "30天现金流");
 	ck_assert_int_eq(count_of(html, "<rect "), 60);
 	ck_contains(html, "viewBox=\"0 0 360 160\"");
@@ -527,6 +527,23 @@ START_TEST(test_chart_single_and_flat)
 	ck_assert_int_eq(polyline_points(html, "c-chart-line"), 1);
 	ck_not_contains(html, "nan");
 	ck_not_contains(html, "inf");
+	free(html);
+}
+END_TEST
+
+START_TEST(test_chart_axis_labels_short)
+{
+	char *html = render_layout("[{\"component\":\"chart\",\"series\":\"${s}\",\"y\":\"v\"}]",
+				   "{\"s\":[{\"date\":\"2026-11-01\",\"v\":492054050},{\"date\":\"2026-11-02\",\"v\":-150000}]}",
+				   NULL);
+	ck_contains(html, ">¥492万</text>");
+	ck_contains(html, ">-¥1500</text>");
+	free(html);
+	json_object_set_new(ed.meta, "locale", json_string("en-US"));
+	html = render_layout("[{\"component\":\"chart\",\"series\":\"${s}\",\"y\":\"v\"}]",
+			     "{\"s\":[{\"date\":\"2026-11-01\",\"v\":492054050},{\"date\":\"2026-11-02\",\"v\":0}]}", NULL);
+	ck_contains(html, ">CNY 4.9M</text>");
+	ck_contains(html, ">Nov 1, 2026</text>");
 	free(html);
 }
 END_TEST
@@ -577,14 +594,19 @@ START_TEST(test_confirm_page)
 {
 	json_t *screen = json_loads(transfer_form, 0, NULL);
 	json_t *sc = json_pack("{ss so}", "id", "transfer", "layout", screen);
-	json_t *values = json_pack("{ss ss ss ss ss}", "from", "a1", "amount", "12.30", "memo", PAYLOAD,
-				   "_idem", "00112233445566778899aabbccddeeff", "_csrf", "old");
-	render_page pg = { .ed = &ed, .screen = sc, .csrf = "csrf-2", .user_name = "张伟" };
+	json_t *values = json_pack("{ss ss ss ss ss ss}", "from", "a1", "amount", "12.30", "memo", PAYLOAD,
+				   "_idem", "00112233445566778899aabbccddeeff", "_csrf", "old",
+				   "to_account", "6222999988887777");
+	json_t *data = json_loads(transfer_data, 0, NULL);
+	render_page pg = { .ed = &ed, .screen = sc, .csrf = "csrf-2", .user_name = "张伟", .data = data };
 	strbuf html = STRBUF_INIT;
 	ck_assert_int_eq(render_confirm(&pg, &fixture_routes[4], values, &html), 0);
 	ck_contains(html.buf, "<dt>金额</dt>");
 	ck_contains(html.buf, "<dd>¥12.30</dd>");
 	ck_contains(html.buf, "<dt>附言</dt>");
+	ck_contains(html.buf, "<dd>活期 **** 2222 · ¥1.00</dd>");     /* the account as the form showed it */
+	ck_contains(html.buf, "<dd>李四 **** 7777</dd>");
+	ck_contains(html.buf, "name=\"from\" value=\"a1\"");
 	ck_contains(html.buf, "name=\"_confirm\" value=\"1\"");
 	ck_contains(html.buf, "name=\"_idem\" value=\"00112233445566778899aabbccddeeff\"");
 	ck_contains(html.buf, "name=\"_csrf\" value=\"csrf-2\"");
@@ -596,6 +618,7 @@ START_TEST(test_confirm_page)
 	strbuf_release(&html);
 	json_decref(sc);
 	json_decref(values);
+	json_decref(data);
 }
 END_TEST
 
@@ -683,6 +706,7 @@ Suite *suite_render(void)
 	tcase_add_test(tc, test_header_identities_and_logout);
 	tcase_add_test(tc, test_chart_points);
 	tcase_add_test(tc, test_chart_single_and_flat);
+	tcase_add_test(tc, test_chart_axis_labels_short);
 	tcase_add_test(tc, test_page_shell_parses);
 	tcase_add_test(tc, test_confirm_page);
 	tcase_add_test(tc, test_login_page);

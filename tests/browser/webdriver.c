@@ -277,6 +277,15 @@ static void wd_forget_cookies(wd *w)
 	wd_cmd(w, "DELETE", "/session/%s/cookie", NULL, NULL);
 }
 
+/* A screenshot of the page on screen as DIR/<edition>-<what>.png; failures only print. */
+static void shot(wd *w, const char *edition, const char *what)
+{
+	char file[160];
+	snprintf(file, sizeof file, "%s-%s.png", edition, what);
+	if (wd_screenshot(w, file) < 0)
+		fprintf(stderr, "webdriver: cannot save '%s': %s\n", file, w->last_error);
+}
+
 /* --- steps a customer takes ------------------------------------------------ */
 
 /* Waits until the page's path starts with prefix. */
@@ -372,7 +381,7 @@ static void home_screenshot(wd *w, const char *edition, double *font_px)
 }
 
 /* Fills whichever transfer fields the edition's form has; the payee picker keeps its first payee. */
-static int fill_transfer(wd *w)
+static int fill_transfer(wd *w, const char *edition)
 {
 	static const struct { const char *css, *value; } fields[] = {
 		{ "form.c-form input[name=to_account]", "6229092222111100018" },
@@ -396,21 +405,24 @@ static int fill_transfer(wd *w)
 	json_t *v = wd_js(w, "document.querySelectorAll('form.c-form input[type=checkbox]')"
 			     ".forEach(function (c) { c.checked = true; }); return true;");
 	json_decref(v);
+	shot(w, edition, "transfer");
 	return wd_click(w, "form.c-form:has(input[name=amount]) button[type=submit]");
 }
 
 /* From the confirmation page to the result page; the result's text (caller frees). */
-static char *confirm_and_read(wd *w)
+static char *confirm_and_read(wd *w, const char *edition)
 {
-	char *form = wd_wait(w, "form.c-confirm", 5);
+	char *form = wd_wait(w, "form.c-confirm-step", 5);
 	if (!form)
 		return NULL;
 	free(form);
-	if (wd_click(w, "form.c-confirm button[type=submit]") < 0)
+	shot(w, edition, "confirm");
+	if (wd_click(w, "form.c-confirm-step button[type=submit]") < 0)
 		return NULL;
 	if (wait_path(w, "/", 5) < 0)
 		return NULL;
 	usleep(300000);
+	shot(w, edition, "result");
 	return wd_js_string(w, "return document.querySelector('main').innerText;");
 }
 
@@ -505,11 +517,11 @@ static void transfer_test(wd *w, const persona *p, double *font_px)
 	check(balance(w, p->edition, &before) == 0, name, "%s", w->last_error);
 	snprintf(path, sizeof path, "/%s%s", p->edition, p->transfer);
 	snprintf(name, sizeof name, "%s: fill and send the transfer form", p->edition);
-	ok = wd_go(w, path) == 0 && fill_transfer(w) == 0;
+	ok = wd_go(w, path) == 0 && fill_transfer(w, p->edition) == 0;
 	check(ok, name, "%s", w->last_error);
 	if (!ok)
 		return;
-	char *text = confirm_and_read(w);
+	char *text = confirm_and_read(w, p->edition);
 	char *err = page_error(w);
 	snprintf(name, sizeof name, "%s: confirm, result says done", p->edition);
 	check(says_done(text), name, "result page: %.200s %s %s", text ? text : "(none)", err, w->last_error);
@@ -546,7 +558,13 @@ static void approval_test(wd *w)
 		return;
 	home_screenshot(w, "enterprise-boss", NULL);
 	crawl_test(w, "enterprise-boss");
+	if (wd_go(w, "/enterprise-boss/cockpit") == 0)
+		shot(w, "enterprise-boss", "cockpit");
+	if (wd_go(w, "/enterprise-boss/calendar") == 0)
+		shot(w, "enterprise-boss", "calendar");
 	ok = wd_go(w, "/enterprise-boss/approvals") == 0;
+	if (ok)
+		shot(w, "enterprise-boss", "approvals");
 	json_t *ids = ok ? pending_ids(w) : NULL;
 	const char *first = json_string_value(json_array_get(ids, 0));
 	check(first != NULL, "enterprise-boss: approvals list payments", "%s", w->last_error);
@@ -557,7 +575,7 @@ static void approval_test(wd *w)
 	char css[160];
 	snprintf(css, sizeof css, "li.c-approval[data-payment='%s'] form.c-decision-approve button[type=submit]", first);
 	ok = wd_click(w, css) == 0;
-	char *text = ok ? confirm_and_read(w) : NULL;
+	char *text = ok ? confirm_and_read(w, "enterprise-boss-approval") : NULL;
 	char *err = page_error(w);
 	check(text && !*err, "enterprise-boss: approve and confirm", "%s %s", err, w->last_error);
 	free(text);
@@ -637,6 +655,10 @@ static int run_tests(wd *w, const char *profile)
 		return 1;
 	}
 	double mass_px = 0, care_px = 0;
+	if (wd_go(w, "/") == 0)
+		shot(w, "index", "page");
+	if (wd_go(w, "/login") == 0)
+		shot(w, "login", "page");
 	for (size_t i = 0; i < sizeof personal / sizeof personal[0]; i++) {
 		double *px = !strcmp(personal[i].edition, "mass") ? &mass_px
 			   : !strcmp(personal[i].edition, "care") ? &care_px : NULL;
