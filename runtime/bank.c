@@ -557,6 +557,7 @@ int bank_authenticate(bank *b, const char *username, const char *password, bank_
 	static const char sql[] =
 		"SELECT id, username, name, tier, preference, locale, pwhash FROM customers WHERE username = ?";
 	static const char any[] = "SELECT pwhash FROM customers ORDER BY id LIMIT 1";
+	memset(out, 0, sizeof *out);
 	bank_conn *c = conn_get(b);
 	if (!c || !username || !password || strlen(username) > 64 || strlen(password) > 256)
 		return -1;

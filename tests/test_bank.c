@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bank.h"
@@ -213,6 +214,33 @@ START_TEST(test_seeded_ledger)
 	ck_assert_int_ge(json_integer_value(json_object_get(h, "total")), 60);
 	ck_assert_int_eq(json_integer_value(json_object_get(h, "page")), 2);
 	json_decref(h);
+}
+END_TEST
+
+START_TEST(test_open_refusals)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/sub", test_dir);
+	FILE *f = fopen(path, "w");           /* a file where the data directory should be */
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	strbuf err = STRBUF_INIT;
+	bank *b = NULL;
+	ck_assert_int_eq(bank_open(path, &b, &err), -1);
+	ck_assert_ptr_null(b);
+	ck_assert_int_gt(err.len, 0);
+	/* a data directory whose bank.sqlite is not a database */
+	snprintf(path, sizeof path, "%s/junk", test_dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/junk/bank.sqlite", test_dir);
+	f = fopen(path, "w");
+	fputs("this is not a database, but it is long enough to look like a header.......\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/junk", test_dir);
+	strbuf_reset(&err);
+	ck_assert_int_eq(bank_open(path, &b, &err), -1);
+	ck_assert_msg(strstr(err.buf, "bank") != NULL, "%s", err.buf);
+	strbuf_release(&err);
 }
 END_TEST
 
@@ -684,6 +712,7 @@ Suite *suite_bank(void)
 	tcase_add_test(tc, test_logins);
 	tcase_add_test(tc, test_bindings);
 	tcase_add_test(tc, test_seeded_ledger);
+	tcase_add_test(tc, test_open_refusals);
 	tcase_add_test(tc, test_personal_reads);
 	tcase_add_test(tc, test_enterprise_reads);
 	tcase_add_test(tc, test_transfer_internal);
