@@ -409,16 +409,109 @@ static int is_selected(const edition *e, const char **sel, size_t n)
 }
 
 /* Loads and resolves dir; -1 when the directory cannot be read. */
-static project *load_project(const cli_opts *o, const char *dir)
+static project *load_project(const cli_opts *o, const char *dir, int werror)
 {
 	project *p = project_new();
-	diag_set_werror(p->diag, o->werror);
+	diag_set_werror(p->diag, werror);
 	int rc;
 	TIMED(T_LOAD, rc = project_load(p, dir));
 	if (rc < 0)
 		return p;
 	TIMED(T_RESOLVE, project_resolve(p));
 	return p;
+}
+
+/*
+ * `check FILE...` loads the whole directory (bases, strings, fragments and
+ * flows are needed anyway), so a broken file of another edition would be
+ * reported too. The ids whose files matter: the selected editions and every
+ * edition or base they extend, directly or not.
+ */
+static int wanted_id(const project *p, const char *id, const char **sel, size_t n_sel)
+{
+	for (size_t i = 0; i < n_sel; i++) {
+		const edition *e = project_find(p, sel[i]);
+		const char *cur = sel[i];
+		for (int depth = 0; cur && depth < 64; depth++) {
+			if (!strcmp(cur, id))
+				return 1;
+			e = project_find(p, cur);
+			cur = e && e->doc ? node_get_str(e->doc, "extends") : NULL;
+		}
+	}
+	return 0;
+}
+
+/* A diagnostic's file matters unless it is another edition's or base's YAML file. */
+static int relevant_file(const project *p, const char *file, const char **sel, size_t n_sel)
+{
+	size_t dl = strlen(p->dir);
+	if (!file || strncmp(file, p->dir, dl) || file[dl] != '/')
+		return 1;
+	const char *rest = file + dl + 1;
+	if (!strncmp(rest, "base/", 5))
+		rest += 5;
+	size_t n = strlen(rest);
+	if (strchr(rest, '/') || n < 6 || strcmp(rest + n - 5, ".yaml") || !strcmp(rest, "products.yaml"))
+		return 1;
+	char *id = xstrndup(rest, n - 5);
+	int r = wanted_id(p, id, sel, n_sel);
+	free(id);
+	return r;
+}
+
+static void add_source_once(diag_ctx *d, json_t *seen, const char *file)
+{
+	strbuf sb = STRBUF_INIT;
+	if (!file || json_object_get(seen, file))
+		return;
+	json_object_set_new(seen, file, json_true());
+	if (strbuf_read_file(&sb, file, READ_MAX_FILE_SIZE) == 0)
+		diag_add_source(d, file, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+static src_pos json_pos_of(json_t *o)
+{
+	return (src_pos){ json_string_value(json_object_get(o, "file")),
+			  (int)json_integer_value(json_object_get(o, "line")),
+			  (int)json_integer_value(json_object_get(o, "column")) };
+}
+
+/* Replays into a fresh diag_ctx only the diagnostics about the selected editions' files. */
+static void keep_selected_diagnostics(const cli_opts *o, project *p, const char **sel, size_t n_sel)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem || !p->dir)
+		return;
+	diag_print(p->diag, mem, DIAG_JSON, 0);
+	fclose(mem);
+	json_t *root = json_loadb(text, len, 0, NULL), *seen = json_object(), *entry, *note;
+	free(text);
+	diag_ctx *d = diag_new();
+	diag_set_werror(d, o->werror);
+	size_t i, k;
+	json_array_foreach(json_object_get(root, "diagnostics"), i, entry) {
+		src_pos pos = json_pos_of(entry);
+		if (!relevant_file(p, pos.file, sel, n_sel))
+			continue;
+		add_source_once(d, seen, pos.file);
+		const char *sev = json_string_value(json_object_get(entry, "severity"));
+		diag_report(d, sev && !strcmp(sev, "warning") ? DIAG_WARNING : DIAG_ERROR, pos,
+			    json_string_value(json_object_get(entry, "code")), "%s",
+			    json_string_value(json_object_get(entry, "message")));
+		json_array_foreach(json_object_get(entry, "notes"), k, note) {
+			src_pos np = json_pos_of(note);
+			add_source_once(d, seen, np.file);
+			diag_note(d, np, "%s", json_string_value(json_object_get(note, "message")));
+		}
+	}
+	json_decref(root);
+	json_decref(seen);
+	diag_free(p->diag);
+	p->diag = d;
 }
 
 static int cmd_check(const cli_opts *o)
@@ -429,7 +522,8 @@ static int cmd_check(const cli_opts *o)
 	if (select_paths(o, &dir, &sel, &n_sel))
 		return 2;
 	const char *schemas = schema_dir(o, sbuf, sizeof(sbuf));
-	project *p = load_project(o, dir);
+	/* with a selection, -Werror applies when the kept diagnostics are replayed */
+	project *p = load_project(o, dir, n_sel ? 0 : o->werror);
 	for (size_t i = 0; i < n_sel; i++)
 		if (!project_find(p, sel[i]) && p->dir)
 			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "io",
@@ -437,6 +531,8 @@ static int cmd_check(const cli_opts *o)
 	for (size_t i = 0; p->dir && i < p->n_editions; i++)
 		if (is_selected(p->editions[i], sel, n_sel))
 			check_one(p, p->editions[i], schemas);
+	if (n_sel)
+		keep_selected_diagnostics(o, p, sel, n_sel);
 	/* Emit in memory too, so that check finds everything build would. */
 	strbuf pk = STRBUF_INIT;
 	for (size_t i = 0; !diag_errors(p->diag) && p->dir && i < p->n_editions; i++)
@@ -466,7 +562,7 @@ static int cmd_build(const cli_opts *o)
 	strbuf_release(&err);
 	char sbuf[PATH_MAX + 16];
 	const char *schemas = schema_dir(o, sbuf, sizeof(sbuf));
-	project *p = load_project(o, o->args[0]);
+	project *p = load_project(o, o->args[0], o->werror);
 	for (size_t i = 0; p->dir && i < p->n_editions; i++)
 		check_one(p, p->editions[i], schemas);
 	if (p->dir && !diag_errors(p->diag))

@@ -83,6 +83,19 @@ expect 1 "check broken json" -- "$EDITIONC" --format=json check "$broken"
 if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" 2>/dev/null; then ok; else bad "--format=json output is not JSON"; fi
 has "$tmp/out" "welth" "check broken json"
 
+# check FILE: another edition's broken file does not matter; a broken base does
+sel=$tmp/sel
+cp -r "$fixture" "$sel"
+echo "  oops: [unclosed" >>"$sel/care.yaml"
+expect 0 "check one file, another broken" -- "$EDITIONC" check "$sel/mass.yaml"
+expect 1 "check the broken file" -- "$EDITIONC" check "$sel/care.yaml"
+has "$tmp/err" "care.yaml:" "check the broken file"
+has "$tmp/err" "  oops: [unclosed" "check the broken file quotes the line"
+cp "$fixture/care.yaml" "$sel/care.yaml"
+echo "  oops: [unclosed" >>"$sel/mass.yaml"
+expect 1 "check a file whose base is broken" -- "$EDITIONC" check "$sel/care.yaml"
+has "$tmp/err" "mass.yaml:" "check a file whose base is broken"
+
 # --- build: deterministic, location-independent, atomic --------------------------
 expect 0 "build" -- "$EDITIONC" build "$fixture" -o "$tmp/out1"
 has "$tmp/err" "compiled mass 1.0.0:" "build progress"
