@@ -899,7 +899,52 @@ static int move_into(const char *tmp, const char *out, const char *name)
 }
 
 /* Writes into a fresh directory beside out_dir, then moves the files into place. */
-static int write_output(project *p, const char *out_dir, built *b, size_t n, const strbuf *manifest)
+/* Writes every pack and the manifest into tmp and makes them durable; removes tmp on failure. */
+static int fill_tmp(project *p, const char *tmp, const built *b, size_t n, const strbuf *manifest)
+{
+	for (size_t i = 0; i <= n; i++) {
+		const char *name = i < n ? b[i].file : "manifest.json";
+		const strbuf *data = i < n ? &b[i].data : manifest;
+		if (write_new(tmp, name, data->buf, data->len) < 0) {
+			build_error(p, "cannot write '%s/%s': %s", tmp, name, strerror(errno));
+			remove_tmp(tmp, b, n);
+			return -1;
+		}
+	}
+	if (sync_dir(tmp) < 0) {
+		build_error(p, "cannot sync '%s': %s", tmp, strerror(errno));
+		remove_tmp(tmp, b, n);
+		return -1;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	chmod(tmp, 0777 & ~mask);              /* mkdtemp made it 0700 */
+	return 0;
+}
+
+/* Moves the files of tmp into out_dir, the manifest last, or tmp itself when out_dir is new. */
+static int install(project *p, const char *tmp, const char *out_dir, const char *parent,
+		   int exists, const built *b, size_t n)
+{
+	if (!exists && rename(tmp, out_dir) == 0) {
+		fsync_path(parent, O_RDONLY | O_DIRECTORY);
+		return 0;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		const char *name = i < n ? b[i].file : "manifest.json";
+		if (move_into(tmp, out_dir, name) < 0) {
+			build_error(p, "cannot move '%s' into '%s': %s", name, out_dir, strerror(errno));
+			remove_tmp(tmp, b, n);
+			return -1;
+		}
+	}
+	fsync_path(out_dir, O_RDONLY | O_DIRECTORY);
+	rmdir(tmp);
+	return 0;
+}
+
+/* Writes into a fresh directory beside out_dir (same file system), then moves the files into place. */
+static int write_output(project *p, const char *out_dir, const built *b, size_t n, const strbuf *manifest)
 {
 	struct stat st;
 	int exists = stat(out_dir, &st) == 0;
@@ -911,44 +956,10 @@ static int write_output(project *p, const char *out_dir, built *b, size_t n, con
 	strbuf tmp = STRBUF_INIT;
 	strbuf_addf(&tmp, "%s/.editionc-tmp-XXXXXX", parent);
 	int rc = -1;
-	if (mkdir_p(parent) < 0 || !mkdtemp(tmp.buf)) {
+	if (mkdir_p(parent) < 0 || !mkdtemp(tmp.buf))
 		build_error(p, "cannot create a temporary directory in '%s': %s", parent, strerror(errno));
-		goto done;
-	}
-	for (size_t i = 0; i <= n; i++) {
-		const char *name = i < n ? b[i].file : "manifest.json";
-		const strbuf *data = i < n ? &b[i].data : manifest;
-		if (write_new(tmp.buf, name, data->buf, data->len) < 0) {
-			build_error(p, "cannot write '%s/%s': %s", tmp.buf, name, strerror(errno));
-			remove_tmp(tmp.buf, b, n);
-			goto done;
-		}
-	}
-	if (sync_dir(tmp.buf) < 0) {
-		build_error(p, "cannot sync '%s': %s", tmp.buf, strerror(errno));
-		remove_tmp(tmp.buf, b, n);
-		goto done;
-	}
-	mode_t mask = umask(0);
-	umask(mask);
-	chmod(tmp.buf, 0777 & ~mask);          /* mkdtemp made it 0700 */
-	if (!exists && rename(tmp.buf, out_dir) == 0) {
-		fsync_path(parent, O_RDONLY | O_DIRECTORY);
-		rc = 0;
-		goto done;
-	}
-	for (size_t i = 0; i <= n; i++) {
-		const char *name = i < n ? b[i].file : "manifest.json";
-		if (move_into(tmp.buf, out_dir, name) < 0) {
-			build_error(p, "cannot move '%s' into '%s': %s", name, out_dir, strerror(errno));
-			remove_tmp(tmp.buf, b, n);
-			goto done;
-		}
-	}
-	fsync_path(out_dir, O_RDONLY | O_DIRECTORY);
-	rmdir(tmp.buf);
-	rc = 0;
-done:
+	else if (fill_tmp(p, tmp.buf, b, n, manifest) == 0)
+		rc = install(p, tmp.buf, out_dir, parent, exists, b, n);
 	strbuf_release(&tmp);
 	free(parent);
 	return rc;
