@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define MONEY_MAX_WHOLE_DIGITS 13          /* 10^13 yuan: no real amount comes near */
+#define MONEY_MAX_MINOR 1000000000000000LL   /* 10^13 yuan in fen */
 #define STRING_DEFAULT_MAX 4096
 
 typedef struct param_ctx {
@@ -122,7 +123,12 @@ static int check_range(param_ctx *p, long long v, bool money)
 			snprintf(a, sizeof a, "%lld", lo);
 		return bad(p, "must be at least %s", a);
 	}
-	if (spec_int(p->spec, "max", &hi) && v > hi) {
+	bool has_hi = spec_int(p->spec, "max", &hi);
+	if (money && (!has_hi || hi > MONEY_MAX_MINOR)) {
+		hi = MONEY_MAX_MINOR;        /* what the bank accepts at most */
+		has_hi = true;
+	}
+	if (has_hi && v > hi) {
 		if (money)
 			format_yuan(hi, a, sizeof a);
 		else

@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,9 @@ static const struct test_flow {
 	{ "ret_bad_type", "return function() return { n = 'seven' } end" },
 	{ "error", "return function() error('boom') end" },
 	{ "not_function", "return 17" },
+	{ "recurse", "local function f(n) return 1 + f(n + 1) end return function() return { n = f(1) } end" },
+	{ "close", "return function() local x <close> = setmetatable({}, { __close = function() while true do end end })"
+		   " while true do end end" },
 	{ "transfer", "return function(p, ctx)\n"
 		      "  if p.amount > (ctx.limits.transfer_single or math.maxinteger) then\n"
 		      "    return { ok = false, message = 'over_limit' }\n"
@@ -271,6 +275,9 @@ static const struct param_case {
 	{ "{\"type\":\"money\"}", "0", NULL, "field 'x': must be at least 0.01" },
 	{ "{\"type\":\"money\"}", "\"0.00\"", NULL, "field 'x': must be at least 0.01" },
 	{ "{\"type\":\"money\",\"min\":0}", "0", "0", NULL },
+	{ "{\"type\":\"money\"}", "\"9999999999999.99\"", "999999999999999", NULL },
+	{ "{\"type\":\"money\"}", "1000000000000001", NULL, "field 'x': must be at most 10000000000000.00" },
+	{ "{\"type\":\"money\"}", "9223372036854775807", NULL, "field 'x': must be at most 10000000000000.00" },
 	{ "{\"type\":\"money\",\"max\":100000}", "\"1000.01\"", NULL, "field 'x': must be at most 1000.00" },
 	{ "{\"type\":\"bool\"}", "\"on\"", "true", NULL },
 	{ "{\"type\":\"bool\"}", "\"1\"", "true", NULL },
@@ -388,7 +395,7 @@ START_TEST(test_escapes)
 	static const char *const escapes[] = {
 		"load", "loadstring", "dofile", "loadfile", "require", "io", "os", "debug", "dump", "collect",
 		"strmeta", "setmeta_str", "lib_write", "lib_rawset", "bank_rawset", "env_meta", "gc", "coroutine",
-		"error", "not_function",
+		"error", "not_function", "recurse",
 	};
 	for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
 		char err[256];
@@ -436,6 +443,7 @@ START_TEST(test_timeouts)
 	ck_assert_int_eq(run("loop", "{}", NULL, err, sizeof err), FLOW_TIMEOUT);
 	ck_assert_int_eq(flow_runner_states(runner), 0);    /* the stopped state is gone */
 	ck_assert_int_eq(run("pcall_loop", "{}", NULL, err, sizeof err), FLOW_TIMEOUT);
+	ck_assert_int_eq(run("close", "{}", NULL, err, sizeof err), FLOW_TIMEOUT);   /* __close cannot hold it */
 	json_t *r;
 	ck_assert_int_eq(run("check_left", "{}", &r, err, sizeof err), FLOW_OK);
 	json_decref(r);
@@ -565,6 +573,55 @@ START_TEST(test_transfer_flow)
 }
 END_TEST
 
+/* Worker threads, each with its own runner, run the transfer flow at once. */
+#define FLOW_THREADS 4
+#define FLOW_RUNS 100
+
+static void *flow_worker(void *arg)
+{
+	long index = (long)arg, failures = 0;
+	flow_runner *own = flow_runner_new(bk, 4u << 20);
+	for (int i = 0; i < FLOW_RUNS; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "th%ld-%d", index, i);
+		json_t *raw = json_pack("{s:s,s:s,s:s,s:s}", "from", "6", "to_account", "6229092222111100018",
+					"amount", "1.00", "_idem", key);
+		json_t *first = NULL;
+		for (int attempt = 0; attempt < 2; attempt++) {
+			json_t *res = NULL;
+			strbuf err = STRBUF_INIT;
+			int st = flow_run(own, &ed, "transfer", raw, &zhangwei, &res, &err);
+			if (st != FLOW_OK || (first && !json_equal(first, res)))
+				failures++;
+			if (!first)
+				first = json_incref(res);
+			json_decref(res);
+			strbuf_release(&err);
+		}
+		json_decref(first);
+		json_decref(raw);
+	}
+	flow_runner_free(own);
+	return (void *)failures;
+}
+
+START_TEST(test_threads)
+{
+	long long before = balance(6);
+	pthread_t th[FLOW_THREADS];
+	for (long i = 0; i < FLOW_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, flow_worker, (void *)i), 0);
+	for (int i = 0; i < FLOW_THREADS; i++) {
+		void *failures;
+		pthread_join(th[i], &failures);
+		ck_assert_int_eq((long)failures, 0);
+	}
+	ck_assert_int_eq(balance(6), before - FLOW_THREADS * FLOW_RUNS * 100);
+	long long postings, sum;
+	ck_assert_int_eq(bank_audit(bk, &postings, &sum), 0);
+}
+END_TEST
+
 /* The same flow, read from a real pack through pack_get. */
 START_TEST(test_flow_from_pack)
 {
@@ -612,6 +669,7 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, test_identity_from_c);
 	tcase_add_test(tc, test_transfer_flow);
 	tcase_add_test(tc, test_flow_from_pack);
+	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
