@@ -14,7 +14,8 @@
  * bytes from libsodium, hex) so that a resubmitted form moves money once.
  */
 #include <libxml/HTMLtree.h>
-#include <libxml/xmlsave.h>
+#include <libxml/parser.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,16 @@ static const char *meta_text(const rt_edition *ed, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static pthread_once_t render_once = PTHREAD_ONCE_INIT;
+
+/* libxml2 wants its globals set up once before threads build trees; libsodium its random source. */
+static void render_init_once(void)
+{
+	xmlInitParser();
+	if (sodium_init() < 0)
+		abort();        /* no usable random source: nothing safe can be served */
+}
+
 static void rc_init(rctx *rc, const render_page *pg, const rt_edition *ed, json_t *data)
 {
 	memset(rc, 0, sizeof *rc);
@@ -236,8 +247,7 @@ static void rc_init(rctx *rc, const render_page *pg, const rt_edition *ed, json_
 	rc->data = data;
 	const char *loc = meta_text(ed, "locale");
 	rc->locale = loc ? loc : "zh-CN";
-	if (sodium_init() < 0)
-		abort();        /* no usable random source: nothing safe can be served */
+	pthread_once(&render_once, render_init_once);
 }
 
 /* --- page shell ----------------------------------------------------------- */
@@ -506,7 +516,7 @@ int render_index(const registry *r, strbuf *html)
 	rctx rc;
 	rc_init(&rc, NULL, NULL, NULL);
 	xmlNodePtr main;
-	xmlDocPtr doc = page_new(&rc, "兴业银行 · OneBank", &main);
+	xmlDocPtr doc = page_new(&rc, "OneBank", &main);
 	rn_text(main, "p", "c-text", "一个银行，一个应用：六个版本。 One bank, one app: six editions.");
 	xmlNodePtr ul = rn_el(main, "ul", "c-list c-edition-list");
 	for (size_t i = 0; r && i < registry_count(r); i++) {
