@@ -52,6 +52,12 @@ app *app_new(bank *b, session_mgr *sessions, size_t flow_mem_cap)
 	return a;
 }
 
+void app_set_reloader(app *a, app_reload_fn fn, void *cls)
+{
+	a->reload = fn;
+	a->reload_cls = cls;
+}
+
 void app_free(app *a)
 {
 	free(a);
@@ -285,8 +291,33 @@ static void send_css(req *r, const char *css, size_t len)
 	http_response_header(r->rs, "Cache-Control", "public, max-age=300");
 }
 
+/* POST /admin/reload: from this host only (the socket's peer, not a forwarded address). */
+static void admin_reload(req *r)
+{
+	strbuf why = STRBUF_INIT;
+
+	if (!http_peer_is_loopback(r->rq) || http_header(r->rq, "X-Forwarded-For")) {
+		app_send_json(r, 403, json_pack("{s:s}", "error", "forbidden"));
+	} else if (!r->a->reload) {
+		app_send_json(r, 503, json_pack("{s:s}", "error", "reload not available"));
+	} else if (r->a->reload(r->a->reload_cls, &why) < 0) {
+		app_send_json(r, 409, json_pack("{s:s, s:s}", "error", "refused", "message", why.buf));
+	} else {
+		registry *now = registry_acquire();
+		app_send_json(r, 200, json_pack("{s:b, s:I}", "reloaded", 1,
+						"editions", (json_int_t)registry_count(now)));
+		registry_release(now);
+	}
+	strbuf_release(&why);
+}
+
 static int system_route(req *r, const char *method, const char *path)
 {
+	if (!strcmp(path, "/admin/reload") && !strcmp(method, "POST")) {
+		app_set_route(r, "", "admin.reload");
+		admin_reload(r);
+		return 1;
+	}
 	if (!strcmp(path, "/healthz")) {
 		app_set_route(r, "", "healthz");
 		strbuf_adds(&r->rs->body, "ok\n");

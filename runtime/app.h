@@ -21,6 +21,13 @@ typedef struct app app;
 app *app_new(bank *b, session_mgr *sessions, size_t flow_mem_cap);
 void app_free(app *a);
 
+/*
+ * What POST /admin/reload runs (accepted from this host only): 0 after the new
+ * set is in place, -1 with the reason in why when it was refused.
+ */
+typedef int (*app_reload_fn)(void *cls, strbuf *why);
+void app_set_reloader(app *a, app_reload_fn fn, void *cls);
+
 /* An http_handler: cls is the app. */
 void app_handle(void *cls, http_request *rq, http_response *rs);
 

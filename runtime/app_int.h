@@ -17,6 +17,8 @@ struct app {
 	bank *bank;
 	session_mgr *sessions;
 	size_t flow_mem_cap;
+	app_reload_fn reload;
+	void *reload_cls;
 };
 
 typedef struct req {

@@ -68,6 +68,7 @@ struct http_request {
 	char *path;
 	char id[17];
 	char client[INET6_ADDRSTRLEN];
+	int peer_loopback;          /* the socket's peer (not X-Forwarded-For) is this host */
 	strbuf body;
 	long long start_us;
 	int status;                 /* what was answered */
@@ -250,6 +251,33 @@ static const char *check_framing(struct MHD_Connection *c, size_t max_body, int 
 
 /* --- the request ------------------------------------------------------------------ */
 
+/*
+ * Behind a local proxy (nginx) the peer is the proxy: the customer's address
+ * is the last one of X-Forwarded-For (the one the proxy itself appended).
+ * Taken only from a loopback peer and only when it parses as an address.
+ */
+static void take_forwarded(http_request *rq)
+{
+	const char *xff = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	const char *last;
+	char addr[INET6_ADDRSTRLEN];
+	unsigned char bin[sizeof(struct in6_addr)];
+	size_t n;
+
+	if (!xff)
+		return;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	last += strspn(last, " \t");
+	n = strcspn(last, " \t");
+	if (n == 0 || n >= sizeof addr)
+		return;
+	memcpy(addr, last, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1)
+		memcpy(rq->client, addr, n + 1);
+}
+
 static http_request *request_new(http_server *srv, struct MHD_Connection *c, const char *url,
 				 const char *method)
 {
@@ -273,6 +301,9 @@ static http_request *request_new(http_server *srv, struct MHD_Connection *c, con
 	else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
 			  rq->client, sizeof rq->client);
+	rq->peer_loopback = !strcmp(rq->client, "127.0.0.1") || !strcmp(rq->client, "::1");
+	if (srv->cfg.trust_forwarded && rq->peer_loopback)
+		take_forwarded(rq);
 	atomic_fetch_add(&srv->in_flight, 1);
 	return rq;
 }
@@ -371,6 +402,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 const char *http_method(const http_request *rq) { return rq->method; }
 const char *http_path(const http_request *rq) { return rq->path; }
 const char *http_client_ip(const http_request *rq) { return rq->client; }
+int http_peer_is_loopback(const http_request *rq) { return rq->peer_loopback; }
 const char *http_request_id(const http_request *rq) { return rq->id; }
 registry *http_registry(const http_request *rq) { return rq->reg; }
 

@@ -48,7 +48,9 @@ json_t *http_query_object(const http_request *rq);     /* new reference: the que
 const char *http_body(const http_request *rq, size_t *len);
 /* The form fields of an urlencoded or multipart body, through MHD's post processor (new reference), or NULL. */
 json_t *http_form(const http_request *rq);
+/* The client's address: the peer's, or with trust_forwarded the last X-Forwarded-For entry a local proxy added. */
 const char *http_client_ip(const http_request *rq);
+int http_peer_is_loopback(const http_request *rq);    /* the socket's peer is this host */
 const char *http_request_id(const http_request *rq);
 registry *http_registry(const http_request *rq);       /* the pack set this request holds (borrowed) */
 
@@ -64,6 +66,7 @@ typedef struct http_config {    /* public; zeros take the defaults */
 	int deadline_ms;            /* the whole request: 30000 */
 	unsigned max_conns;         /* 1024 */
 	unsigned max_conns_per_ip;  /* 128 */
+	int trust_forwarded;        /* behind a local proxy: take X-Forwarded-For from loopback peers */
 } http_config;
 
 typedef struct http_server http_server;

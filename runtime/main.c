@@ -58,9 +58,11 @@ static void usage(FILE *fp)
 		"  --max-conns-per-ip N   connections from one address (default 128)\n"
 		"  --session-idle S       log a customer out after S idle seconds (default 900)\n"
 		"  --cookie-secure        mark the session cookie Secure (when served over TLS)\n"
+		"  --trust-forwarded      behind a local proxy: the client address is the last\n"
+		"                         X-Forwarded-For entry of requests from 127.0.0.1\n"
 		"  --help, --version\n"
 		"\n"
-		"Signals: HUP reloads the packs, TERM and INT finish requests in flight and stop.\n");
+		"Signals: HUP reloads the packs (as does POST /admin/reload from this host),\nTERM and INT finish requests in flight and stop.\n");
 }
 
 static int misuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -139,7 +141,8 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "max-body", 1, NULL, 'b' }, { "idle-timeout", 1, NULL, 'i' },
 		{ "request-timeout", 1, NULL, 't' }, { "max-conns", 1, NULL, 'c' },
 		{ "max-conns-per-ip", 1, NULL, 'p' }, { "session-idle", 1, NULL, 's' },
-		{ "cookie-secure", 0, NULL, 'S' }, { "help", 0, NULL, 'h' },
+		{ "cookie-secure", 0, NULL, 'S' }, { "trust-forwarded", 0, NULL, 'F' },
+		{ "help", 0, NULL, 'h' },
 		{ "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	int opt;
 
@@ -152,6 +155,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'k': o->trust_key = optarg; break;
 		case 'L': o->log = optarg; break;
 		case 'S': o->sessions.cookie_secure = 1; break;
+		case 'F': o->http.trust_forwarded = 1; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("editiond %s\n", EDITIOND_VERSION); return 1;
 		case '?': return misuse("unknown option or missing value: '%s'", argv[optind - 1]);
@@ -189,12 +193,17 @@ static int make_dirs(const char *path)
 	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int load_packs(const options *o, int initial)
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Loads and swaps in the pack directory; the reason of a refusal also goes to why (may be NULL). */
+static int load_packs_locked(const options *o, int initial, strbuf *why)
 {
 	registry *r;
 	strbuf err = STRBUF_INIT;
 
 	if (registry_load(o->packs, o->have_trust_key ? o->trust_pk : NULL, &r, &err) < 0) {
+		if (why)
+			strbuf_addf(why, "%s", err.buf);
 		if (initial)
 			fprintf(stderr, "editiond: cannot load packs: %s\n", err.buf);
 		log_error("%s: %s", initial ? "cannot load packs" : "reload refused, keeping the loaded set",
@@ -214,12 +223,31 @@ static int load_packs(const options *o, int initial)
 	return 0;
 }
 
+/* SIGHUP and POST /admin/reload may race: one load-and-swap at a time, in order. */
+static int load_packs(const options *o, int initial, strbuf *why)
+{
+	int rc;
+
+	pthread_mutex_lock(&reload_lock);
+	rc = load_packs_locked(o, initial, why);
+	pthread_mutex_unlock(&reload_lock);
+	return rc;
+}
+
 typedef struct server {
 	bank *bank;
 	session_mgr *sessions;
 	app *app;
 	http_server *http;
 } server;
+
+static int admin_reload(void *cls, strbuf *why)
+{
+	const options *o = cls;
+
+	log_info("reload requested over http: loading packs from '%s'", o->packs);
+	return load_packs(o, 0, why);
+}
 
 static int start(options *o, server *s)
 {
@@ -229,7 +257,7 @@ static int start(options *o, server *s)
 		fprintf(stderr, "editiond: cannot create data directory '%s': %s\n", o->data, strerror(errno));
 		return -1;
 	}
-	if (load_packs(o, 1) < 0)
+	if (load_packs(o, 1, NULL) < 0)
 		return -1;
 	if (bank_open(o->data, &s->bank, &err) < 0) {
 		fprintf(stderr, "editiond: cannot open the sandbox bank in '%s': %s\n", o->data, err.buf);
@@ -238,6 +266,7 @@ static int start(options *o, server *s)
 	}
 	s->sessions = session_mgr_new(&o->sessions);
 	s->app = app_new(s->bank, s->sessions, 0);
+	app_set_reloader(s->app, admin_reload, o);
 	if (http_start(&o->http, app_handle, s->app, &s->http, &err) < 0) {
 		fprintf(stderr, "editiond: %s\n", err.buf);
 		log_error("%s", err.buf);
@@ -266,7 +295,7 @@ static int serve(options *o, server *s, const sigset_t *set)
 			continue;
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading packs from '%s'", o->packs);
-			load_packs(o, 0);
+			load_packs(o, 0, NULL);
 			continue;
 		}
 		log_info("%s: finishing %ld request(s) in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT",

@@ -125,6 +125,11 @@ kill -HUP "$SERVER_PID"
 for _ in $(seq 1 50); do [ -n "$(metric 'reloads_total{result="ok"}')" ] && break; sleep 0.1; done
 expect "SIGHUP reloads a good set" '[ "$(metric "reloads_total{result=\"ok\"}")" = 1 ] && [ "$(metric "packs_loaded")" = 6 ]'
 
+out=$(curl -s -X POST "http://127.0.0.1:$PORT/admin/reload")
+expect "POST /admin/reload from this host" 'echo "$out" | grep -q "\"reloaded\":true" && [ "$(metric "reloads_total{result=\"ok\"}")" = 2 ]' "$out"
+code=$(curl -s -o /dev/null -w "%{http_code}" -X POST -H "X-Forwarded-For: 203.0.113.9" "http://127.0.0.1:$PORT/admin/reload")
+expect "forwarded /admin/reload refused" '[ "$code" = 403 ]' "$code"
+
 # --- shutdown with a request in flight ------------------------------------------------------
 "$TMP/itest" inflight "$PORT" "$SERVER_PID" | tee "$TMP/inflight.out"
 grep -q "^ok " "$TMP/inflight.out" && PASS=$((PASS + 1)) || FAIL=$((FAIL + 1))
