@@ -758,16 +758,31 @@ static void load_products(project *p, const char *dir)
 	p->products = read_yaml_file(p, path);
 }
 
-int project_load(project *p, const char *dir)
+/* The editions directory itself must be there and readable: one clear error if not. */
+static int check_dir(project *p, const char *dir)
 {
 	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		int err = errno;
-		const char *why = stat(dir, &st) < 0 ? strerror(err) : "Not a directory";
-		diag_report(p->diag, DIAG_ERROR, (src_pos){ 0 }, "io",
-			    "cannot open editions directory '%s': %s", dir, why);
+	const char *why = NULL;
+	DIR *dh;
+	if (stat(dir, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = strerror(ENOTDIR);
+	else if (!(dh = opendir(dir)))
+		why = strerror(errno);
+	else
+		closedir(dh);
+	if (!why)
+		return 0;
+	diag_report(p->diag, DIAG_ERROR, (src_pos){ 0 }, "io", "cannot open editions directory '%s': %s",
+		    dir, why);
+	return -1;
+}
+
+int project_load(project *p, const char *dir)
+{
+	if (check_dir(p, dir) < 0)
 		return -1;
-	}
 	p->dir = arena_strdup(p->arena, dir);
 	load_editions(p, dir);
 	p->n_fragments = load_named_yaml(p, dir, "fragments", &p->fragments);
