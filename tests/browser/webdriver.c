@@ -307,6 +307,20 @@ static int wait_path(wd *w, const char *prefix, int seconds)
 	return -1;
 }
 
+/* Waits until no element matches css (the next page has loaded). */
+static int wait_gone(wd *w, const char *css, int seconds)
+{
+	for (int i = 0; i < seconds * 5; i++) {
+		char *id = wd_find(w, css);
+		if (!id)
+			return 0;
+		free(id);
+		usleep(200000);
+	}
+	snprintf(w->last_error, sizeof w->last_error, "'%s' still on the page after %d s", css, seconds);
+	return -1;
+}
+
 /* The text of the page's error banner, or "" (caller frees). */
 static char *page_error(wd *w)
 {
@@ -419,9 +433,8 @@ static char *confirm_and_read(wd *w, const char *edition)
 	shot(w, edition, "confirm");
 	if (wd_click(w, "form.c-confirm-step button[type=submit]") < 0)
 		return NULL;
-	if (wait_path(w, "/", 5) < 0)
+	if (wait_gone(w, "form.c-confirm-step", 10) < 0)
 		return NULL;
-	usleep(300000);
 	shot(w, edition, "result");
 	return wd_js_string(w, "return document.querySelector('main').innerText;");
 }
