@@ -7,7 +7,7 @@
  * own error code:
  *   - a file larger than READ_MAX_FILE_SIZE           too-large
  *   - bytes that are not UTF-8 text, NUL included     yaml-syntax
- *   - collections nested deeper than READ_MAX_DEPTH   too-deep
+ *   - collections nested deeper than READ_MAX_DEPTH   too-deep (aliases included)
  *   - more than READ_MAX_NODES after alias expansion  alias-bomb
  * Every collection frame counts the nodes its value would have if every alias were
  * copied out; an alias adds the size of the anchored node, so "billion laughs"
@@ -530,6 +530,13 @@ node *read_yaml_text(project *p, const char *path, const char *text, size_t len)
 	}
 	if (check_utf8(&r, text, len) < 0)
 		return NULL;
+	/*
+	 * A byte-order mark (editors on Windows write one) is dropped here: libyaml,
+	 * told the encoding, would count it as a character of line 1 and then see the
+	 * next top-level key as a change of indentation.
+	 */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		text += 3, len -= 3;
 	diag_add_source(p->diag, path, text, len);
 	node *root = parse_events(&r, text, len);
 	free(r.stack);

@@ -332,6 +332,21 @@ START_TEST(test_non_scalar_key)
 }
 END_TEST
 
+START_TEST(test_byte_order_mark)
+{
+	node *doc = read_text("\xef\xbb\xbf" "a: 1\nb: [2\n");
+	ck_assert_ptr_null(doc);
+	char *out = printed();
+	ck_assert_msg(strstr(out, "t.yaml:2:4: note: a flow sequence started here\n"
+				  "    2 | b: [2\n"), "%s", out);
+	free(out);
+	doc = read_text("\xef\xbb\xbf" "a: 1\nb: 2\n");
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_uint_eq(doc->count, 2);
+	ck_assert_int_eq(node_get(doc, "a")->pos.col, 4);
+}
+END_TEST
+
 START_TEST(test_empty_file)
 {
 	node *doc = read_text("");
@@ -445,6 +460,7 @@ Suite *suite_read(void)
 	tcase_add_test(tc, test_duplicate_keys);
 	tcase_add_test(tc, test_many_keys_one_duplicate);
 	tcase_add_test(tc, test_non_scalar_key);
+	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_empty_file);
 	suite_add_tcase(s, tc);
 	TCase *lim = tcase_create("limits");
