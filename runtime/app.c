@@ -81,6 +81,7 @@ void app_send_json(req *r, int status, json_t *body)
 
 	r->rs->status = status;
 	r->rs->content_type = CT_JSON;
+	http_response_header(r->rs, "Cache-Control", "no-store");
 	strbuf_reset(&r->rs->body);
 	strbuf_adds(&r->rs->body, text ? text : "null");
 	free(text);
