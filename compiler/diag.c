@@ -92,6 +92,22 @@ void diag_set_werror(diag_ctx *d, int on)
 	d->werror = on;
 }
 
+size_t diag_line_break(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (n == 0)
+		return 0;
+	if (u[0] == '\n')
+		return 1;
+	if (u[0] == '\r')
+		return n > 1 && u[1] == '\n' ? 2 : 1;
+	if (n > 1 && u[0] == 0xc2 && u[1] == 0x85)
+		return 2;
+	if (n > 2 && u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9))
+		return 3;
+	return 0;
+}
+
 void diag_add_source(diag_ctx *d, const char *file, const char *text, size_t len)
 {
 	diag_source *s = NULL;
@@ -108,15 +124,23 @@ void diag_add_source(diag_ctx *d, const char *file, const char *text, size_t len
 	}
 	s->text = xstrndup(text, len);
 	s->len = len;
-	size_t n = 1;
-	for (size_t i = 0; i < len; i++)
-		n += text[i] == '\n';
-	s->lines = xmalloc(n * sizeof(size_t));
+	size_t alloc = 64;
+	s->lines = xmalloc(alloc * sizeof(size_t));
 	s->n_lines = 0;
 	s->lines[s->n_lines++] = 0;
-	for (size_t i = 0; i < len; i++)
-		if (text[i] == '\n')
-			s->lines[s->n_lines++] = i + 1;
+	for (size_t i = 0; i < len;) {
+		size_t b = diag_line_break(text + i, len - i);
+		if (!b) {
+			i++;
+			continue;
+		}
+		i += b;
+		if (s->n_lines == alloc) {
+			alloc *= 2;
+			s->lines = xrealloc(s->lines, alloc * sizeof(size_t));
+		}
+		s->lines[s->n_lines++] = i;
+	}
 }
 
 static src_pos pos_copy(src_pos pos)
@@ -416,10 +440,8 @@ static void print_snippet(const diag_ctx *d, FILE *out, src_pos pos, int color)
 		return;
 	size_t start = s->lines[pos.line - 1];
 	size_t end = start;
-	while (end < s->len && s->text[end] != '\n')
+	while (end < s->len && !diag_line_break(s->text + end, s->len - end))
 		end++;
-	if (end > start && s->text[end - 1] == '\r')
-		end--;
 	if (end == start && start == s->len && pos.line > 1)
 		return;                 /* the empty "line" after a final newline */
 	const char *line = s->text + start;

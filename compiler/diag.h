@@ -27,6 +27,14 @@ diag_ctx *diag_new(void);
 void diag_free(diag_ctx *d);
 void diag_set_werror(diag_ctx *d, int on);            /* warnings count as errors */
 
+/*
+ * The length of the line break at s (n bytes left): 2 for "\r\n", 1 for "\n" or "\r",
+ * 2 or 3 for U+0085, U+2028, U+2029 (libyaml counts these as line breaks too), 0
+ * when s does not start with one. Everyone who turns offsets into lines uses it,
+ * so line numbers agree with libyaml's.
+ */
+size_t diag_line_break(const char *s, size_t n);
+
 /* Registers a source text so that messages can quote its lines. The text is copied. */
 void diag_add_source(diag_ctx *d, const char *file, const char *text, size_t len);
 

@@ -400,11 +400,17 @@ static void on_event(reader *r, const yaml_event_t *ev)
 static src_pos offset_pos(const reader *r, const char *text, size_t offset)
 {
 	src_pos pos = { r->path, 1, 1 };
-	for (size_t i = 0; i < offset && text[i]; i++) {
-		if (text[i] == '\n')
+	size_t len = strlen(text);
+	for (size_t i = 0; i < offset && i < len;) {
+		size_t b = diag_line_break(text + i, len - i);
+		if (b) {
 			pos.line++, pos.col = 1;
-		else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			i += b;
+			continue;
+		}
+		if (((unsigned char)text[i] & 0xc0) != 0x80)
 			pos.col++;
+		i++;
 	}
 	return pos;
 }
@@ -480,8 +486,9 @@ static int check_utf8(reader *r, const char *text, size_t len)
 					    "file is not UTF-8 text (NUL byte)");
 			return -1;
 		}
-		if (text[i] == '\n')
-			line++, col = 1;
+		size_t b = diag_line_break(text + i, len - i);
+		if (b)
+			line++, col = 1, n = b;
 		else
 			col++;
 		i += n;

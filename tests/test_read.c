@@ -347,6 +347,18 @@ START_TEST(test_byte_order_mark)
 }
 END_TEST
 
+START_TEST(test_line_breaks_as_libyaml_counts_them)
+{
+	/* \r alone, \r\n and U+2028 each end a line, for libyaml and for the caret */
+	ck_assert_ptr_null(read_text("a: 1\rb: 2\r\nc: x\xe2\x80\xa8" "d: [1\n"));
+	char *out = printed();
+	ck_assert_msg(strstr(out, "t.yaml:4:4: note: a flow sequence started here\n"
+				  "    4 | d: [1\n"
+				  "      |    ^\n"), "%s", out);
+	free(out);
+}
+END_TEST
+
 START_TEST(test_empty_file)
 {
 	node *doc = read_text("");
@@ -461,6 +473,7 @@ Suite *suite_read(void)
 	tcase_add_test(tc, test_many_keys_one_duplicate);
 	tcase_add_test(tc, test_non_scalar_key);
 	tcase_add_test(tc, test_byte_order_mark);
+	tcase_add_test(tc, test_line_breaks_as_libyaml_counts_them);
 	tcase_add_test(tc, test_empty_file);
 	suite_add_tcase(s, tc);
 	TCase *lim = tcase_create("limits");
