@@ -68,6 +68,14 @@ static const struct test_flow {
 	{ "ret_types", "return function() return { a = 7, n = 3, list = {}, obj = {} } end" },
 	{ "ret_bad_type", "return function() return { n = 'seven' } end" },
 	{ "error", "return function() error('boom') end" },
+	{ "pcalls", "return function()\n"
+		    "  local ok1, a, b = pcall(function(x, y) return x + y, x * y end, 3, 4)\n"
+		    "  local ok2, e = pcall(error, 'oops', 0)\n"
+		    "  local ok3, h = xpcall(function() error('x', 0) end, function(m) return 'handled ' .. m end)\n"
+		    "  local ok4, s = xpcall(function(p, q) return p .. q end, print, 'a', 'b')\n"
+		    "  return { a = table.concat({ tostring(ok1), a, b, tostring(ok2), e, tostring(ok3), h,"
+		    " tostring(ok4), s }, ',') }\n"
+		    "end" },
 	{ "not_function", "return 17" },
 	{ "recurse", "local function f(n) return 1 + f(n + 1) end return function() return { n = f(1) } end" },
 	{ "close", "return function() local x <close> = setmetatable({}, { __close = function() while true do end end })"
@@ -404,6 +412,9 @@ START_TEST(test_escapes)
 		ck_assert_msg(strstr(err, escapes[i]) != NULL, "'%s' error does not name the flow: %s", escapes[i], err);
 	}
 	json_t *r;
+	ck_assert_int_eq(run("pcalls", "{}", &r, NULL, 0), FLOW_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "a")), "true,7,12,false,oops,false,handled x,true,ab");
+	json_decref(r);
 	ck_assert_int_eq(run("strmeta2", "{}", &r, NULL, 0), FLOW_OK);
 	ck_assert_str_eq(json_string_value(json_object_get(r, "a")), "false");
 	json_decref(r);
@@ -463,6 +474,21 @@ START_TEST(test_memory_bombs)
 		ck_assert_int_eq(run("check_left", "{}", &r, err, sizeof err), FLOW_OK);
 		json_decref(r);
 	}
+}
+END_TEST
+
+START_TEST(test_tiny_cap)
+{
+	flow_runner *tiny = flow_runner_new(bk, 4096);     /* too small for the libraries */
+	json_t *raw = json_object(), *r = NULL;
+	strbuf err = STRBUF_INIT;
+	ck_assert_int_eq(flow_run(tiny, &ed, "check_left", raw, &zhangwei, &r, &err), FLOW_ERROR);
+	ck_assert_ptr_null(r);
+	ck_assert_int_gt(err.len, 0);
+	ck_assert_int_eq(flow_runner_states(tiny), 0);
+	flow_runner_free(tiny);
+	json_decref(raw);
+	strbuf_release(&err);
 }
 END_TEST
 
@@ -666,6 +692,7 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_memory_bombs);
 	tcase_add_test(tc, test_results);
+	tcase_add_test(tc, test_tiny_cap);
 	tcase_add_test(tc, test_identity_from_c);
 	tcase_add_test(tc, test_transfer_flow);
 	tcase_add_test(tc, test_flow_from_pack);
