@@ -15,6 +15,7 @@
  * visibly larger (computed style); a screenshot of every edition's home.
  * Each check prints "ok" or "FAIL" with the reason; the last line is
  * "N passed, N failed" and the exit status is 1 when anything failed.
+ * With BROWSER_SHOTS_ALL=1 every page visited is also saved as a screenshot.
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -472,6 +473,17 @@ static int seen_before(json_t *seen, const char *href)
 	return 0;
 }
 
+/* BROWSER_SHOTS_ALL=1: every crawled page as DIR/<edition>-<path_with_underscores>.png. */
+static void crawl_shot(wd *w, const char *edition, const char *href)
+{
+	char what[160];
+	size_t n = 0;
+	for (const char *p = href + strlen(edition) + 2; *p && n + 1 < sizeof what; p++)
+		what[n++] = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ? *p : '_';
+	what[n] = '\0';
+	shot(w, edition, what);
+}
+
 /* Follows every link of the edition from its home (GET only, up to CRAWL_MAX pages). */
 static void crawl_test(wd *w, const char *edition)
 {
@@ -487,6 +499,8 @@ static void crawl_test(wd *w, const char *edition)
 		const char *href = json_string_value(json_array_get(queue, i));
 		if (wd_go(w, href) < 0)
 			break;
+		if (getenv("BROWSER_SHOTS_ALL"))
+			crawl_shot(w, edition, href);
 		char *problem = page_problem(w);
 		if (*problem && strlen(bad) < sizeof bad - 200)
 			snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n     %s: %s", href, problem);
