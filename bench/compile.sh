@@ -90,6 +90,7 @@ print("editionc build vs floor (libyaml parse + zlib compress of the same bytes)
 print("%-6s %5s %9s | %11s %8s | %9s %8s | %6s %6s | %s" % (
     "set", "packs", "output", "editionc ms", "cpu ms", "floor ms", "cpu ms", "wall x", "cpu x", "target <= 2.0x wall"))
 above = False
+phases = []
 for name, src in sets:
     out = os.path.join(work, "out-" + name)
     packs = [f for f in os.listdir(out) if f.endswith(".pack")]
@@ -106,6 +107,12 @@ for name, src in sets:
     above |= verdict != "ok"
     print("%-6s %5d %5d KiB | %11.1f %8.1f | %9.1f %8.1f | %6.2f %6.2f | %s" % (
         name, len(packs), size // 1024, ew, ec, fw, fc, ew / fw, ec / fc, verdict))
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([editionc, "build", src, "-o", out, "-q", "--timings"],
+                       stderr=subprocess.PIPE, text=True, check=True)
+    phases.append("  %-6s %s" % (name, r.stderr.strip()))
+print("where editionc spends its time (one run, wall; emit runs one thread per core):")
+print("\n".join(phases))
 print("load average while measuring: %.2f on %d cores" % (os.getloadavg()[0], os.cpu_count()))
 shutil.rmtree(work, ignore_errors=True)
 sys.exit(1 if above and os.environ.get("STRICT") else 0)
