@@ -13,6 +13,14 @@
  * emit_build first builds every pack in memory; only when all succeeded does
  * it touch the file system, and then through a temporary directory beside the
  * output, renaming the finished files into place with the manifest last.
+ *
+ * Packs are independent, so emit_build builds them on one thread per core.
+ * A thread only reads the model (edition_strings is warmed on the main thread
+ * first, since it fills a cache) and keeps its errors until the main thread
+ * reports them in edition order. Each thread remembers the gzip body of every
+ * screen JSON and the bytecode of every script it has made: editions that
+ * extend one another share most of them. The results are the same bytes as
+ * without threads or memos (tests/test_emit.c compares them).
  */
 #include "emit.h"
 
