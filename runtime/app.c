@@ -201,6 +201,25 @@ const rt_edition *app_edition_for(const registry *reg, const session *s)
 	return e ? e : registry_find(reg, "mass");
 }
 
+/*
+ * Whether the session's current identity may use ed at all, whatever the
+ * edition choice says: an enterprise edition needs the enterprise identity,
+ * enterprise-boss the legal person (role boss).
+ */
+int app_identity_fits(const session *s, const rt_edition *ed)
+{
+	const session_identity *id = session_current(s);
+	const char *segment = json_string_value(json_object_get(ed->meta, "segment"));
+
+	if (!id)
+		return 1;
+	if (segment && !strcmp(segment, "enterprise") && !id->enterprise_id)
+		return 0;
+	if (!strcmp(ed->id, "enterprise-boss") && strcmp(id->role, "boss"))
+		return 0;
+	return 1;
+}
+
 const rt_edition *app_default_edition(const registry *reg)
 {
 	const rt_edition *e = registry_find(reg, "mass");

@@ -33,5 +33,7 @@ void app_handle(void *cls, http_request *rq, http_response *rs);
 
 /* The edition a logged-in session belongs to (see app.c), or NULL when none of its candidates is loaded. */
 const rt_edition *app_edition_for(const registry *r, const session *s);
+/* 0 when the session's current identity may not use ed (enterprise editions, the boss's edition). */
+int app_identity_fits(const session *s, const rt_edition *ed);
 
 #endif

@@ -130,9 +130,9 @@ static int api_access(req *r, const rt_edition *ed, const char *level)
 		return 1;
 	}
 	const rt_edition *own = app_edition_for(r->reg, &r->s);
-	if (own && own != ed) {
-		json_t *body = json_pack("{s:s, s:s, s:s}", "error", "wrong_edition", "edition", own->id,
-					 "request_id", http_request_id(r->rq));
+	if ((own && own != ed) || !app_identity_fits(&r->s, ed)) {
+		json_t *body = json_pack("{s:s, s:s?, s:s}", "error", "wrong_edition",
+					 "edition", own ? own->id : NULL, "request_id", http_request_id(r->rq));
 		app_send_json(r, 403, body);
 		return 0;
 	}

@@ -59,6 +59,10 @@ static int check_access(req *r, const rt_edition *ed, const rt_route *rt, const 
 			free(home);
 			return 0;
 		}
+		if (!app_identity_fits(&r->s, ed)) {
+			app_send_message(r, ed, 403, NULL);
+			return 0;
+		}
 		return 1;
 	}
 	if (strcmp(rt->auth, "none")) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "registry.h"
 
 static char dir[64];
@@ -19,14 +20,23 @@ static const char ROUTES[] =
 	"\"path\":\"/transfer\",\"then\":\"home\"},"
 	"{\"auth\":\"login\",\"id\":\"transfer\",\"method\":\"GET\",\"path\":\"/transfer\",\"screen\":\"home\"}]";
 
+static void write_pack_segment(const char *edition, const char *routes, int corrupt,
+			       const char *segment);
+
 static void write_pack(const char *edition, const char *routes, int corrupt)
+{
+	write_pack_segment(edition, routes, corrupt, "personal");
+}
+
+static void write_pack_segment(const char *edition, const char *routes, int corrupt,
+			       const char *segment)
 {
 	pack_writer *w = pack_writer_new(edition, "1.0.0", "1.0.0", "5.4");
 	strbuf out = STRBUF_INIT, err = STRBUF_INIT, meta = STRBUF_INIT, path = STRBUF_INIT;
 	const char *screen = "{\"id\":\"home\",\"layout\":[]}";
 	FILE *fp;
 
-	strbuf_addf(&meta, "{\"edition\":\"%s\",\"home\":\"home\",\"segment\":\"personal\"}", edition);
+	strbuf_addf(&meta, "{\"edition\":\"%s\",\"home\":\"home\",\"segment\":\"%s\"}", edition, segment);
 	pack_writer_add(w, PACK_META, "json", meta.buf, meta.len);
 	pack_writer_add(w, PACK_THEME, "css", ":root{--primary:#C8102E}", 24);
 	pack_writer_add(w, PACK_STRINGS, "json", "{\"ui.home\":\"Home\"}", 18);
@@ -169,6 +179,82 @@ START_TEST(test_swap_keeps_old_set_alive)
 }
 END_TEST
 
+static session who(const char *tier, const char *preference, long long enterprise, const char *role)
+{
+	session s;
+
+	memset(&s, 0, sizeof s);
+	s.customer_id = 1;
+	snprintf(s.tier, sizeof s.tier, "%s", tier);
+	snprintf(s.preference, sizeof s.preference, "%s", preference);
+	strcpy(s.identities[0].key, "personal");
+	s.n_identities = 1;
+	if (enterprise) {
+		snprintf(s.identities[1].key, sizeof s.identities[1].key, "enterprise:%lld", enterprise);
+		s.identities[1].enterprise_id = enterprise;
+		snprintf(s.identities[1].role, sizeof s.identities[1].role, "%s", role);
+		s.n_identities = 2;
+		s.current = 1;
+	}
+	return s;
+}
+
+/* The edition follows who you are (docs/architecture.md section 6). */
+START_TEST(test_edition_choice)
+{
+	static const struct { const char *tier, *pref; long long ent; const char *role, *want; } cases[] = {
+		{ "mass", "", 0, "", "mass" },
+		{ "private", "", 0, "", "private-banking" },
+		{ "private", "care", 0, "", "private-banking" },
+		{ "mass", "care", 0, "", "care" },
+		{ "mass", "english", 0, "", "english" },
+		{ "mass", "", 7, "boss", "enterprise-boss" },
+		{ "private", "care", 7, "operator", "enterprise-standard" },
+	};
+	static const char *const eds[] = { "mass", "care", "english", "private-banking" };
+	registry *r;
+	strbuf err = STRBUF_INIT;
+
+	for (size_t i = 0; i < 4; i++)
+		write_pack(eds[i], ROUTES, 0);
+	write_pack_segment("enterprise-standard", ROUTES, 0, "enterprise");
+	write_pack_segment("enterprise-boss", ROUTES, 0, "enterprise");
+	ck_assert_msg(registry_load(dir, NULL, &r, &err) == 0, "%s", err.buf);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		session s = who(cases[i].tier, cases[i].pref, cases[i].ent, cases[i].role);
+		const rt_edition *e = app_edition_for(r, &s);
+		ck_assert_msg(e && !strcmp(e->id, cases[i].want), "case %zu: %s", i, e ? e->id : "none");
+		ck_assert(app_identity_fits(&s, e));
+	}
+	session personal = who("mass", "", 0, ""), op = who("mass", "", 7, "operator");
+	ck_assert(!app_identity_fits(&personal, registry_find(r, "enterprise-standard")));
+	ck_assert(!app_identity_fits(&op, registry_find(r, "enterprise-boss")));
+	ck_assert(app_identity_fits(&op, registry_find(r, "enterprise-standard")));
+	session anonymous;
+	memset(&anonymous, 0, sizeof anonymous);
+	ck_assert_ptr_null(app_edition_for(r, &anonymous));
+	registry_release(r);
+	strbuf_release(&err);
+}
+END_TEST
+
+/* A missing edition falls back to its segment's general one. */
+START_TEST(test_edition_choice_fallback)
+{
+	registry *r;
+	strbuf err = STRBUF_INIT;
+	session boss = who("mass", "", 7, "boss"), care = who("mass", "care", 0, "");
+
+	write_pack("mass", ROUTES, 0);
+	write_pack_segment("enterprise-standard", ROUTES, 0, "enterprise");
+	ck_assert_msg(registry_load(dir, NULL, &r, &err) == 0, "%s", err.buf);
+	ck_assert_str_eq(app_edition_for(r, &boss)->id, "enterprise-standard");
+	ck_assert_str_eq(app_edition_for(r, &care)->id, "mass");
+	registry_release(r);
+	strbuf_release(&err);
+}
+END_TEST
+
 Suite *suite_registry(void);
 
 Suite *suite_registry(void)
@@ -182,6 +268,8 @@ Suite *suite_registry(void)
 	tcase_add_test(tc, test_bad_route_json_refuses_set);
 	tcase_add_test(tc, test_empty_or_missing_dir);
 	tcase_add_test(tc, test_swap_keeps_old_set_alive);
+	tcase_add_test(tc, test_edition_choice);
+	tcase_add_test(tc, test_edition_choice_fallback);
 	suite_add_tcase(s, tc);
 	return s;
 }
