@@ -961,8 +961,13 @@ static int write_output(project *p, const char *out_dir, const built *b, size_t 
 		return -1;
 	}
 	char *parent = parent_of(out_dir);
+	struct stat pst;
 	strbuf tmp = STRBUF_INIT;
-	strbuf_addf(&tmp, "%s/.editionc-tmp-XXXXXX", parent);
+	/* out_dir a mount point: its parent is another file system, so stay inside it */
+	if (exists && stat(parent, &pst) == 0 && pst.st_dev != st.st_dev)
+		strbuf_addf(&tmp, "%s/.editionc-tmp-XXXXXX", out_dir);
+	else
+		strbuf_addf(&tmp, "%s/.editionc-tmp-XXXXXX", parent);
 	int rc = -1;
 	if (mkdir_p(parent) < 0 || !mkdtemp(tmp.buf))
 		build_error(p, "cannot create a temporary directory in '%s': %s", parent, strerror(errno));
