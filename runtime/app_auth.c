@@ -231,6 +231,47 @@ static void api_login(req *r)
 	json_decref(in);
 }
 
+/* The API's session: a bearer token, or the cookie with the CSRF token in X-CSRF-Token. */
+static int api_session_ok(req *r)
+{
+	if (!app_load_session(r))
+		return 0;
+	return r->via_bearer || session_csrf_ok(&r->s, http_header(r->rq, "X-CSRF-Token"));
+}
+
+/* POST /api/v1/logout */
+static void api_logout(req *r)
+{
+	if (!api_session_ok(r)) {
+		app_send_json(r, 401, json_pack("{s:s}", "error", "login_required"));
+		return;
+	}
+	session_destroy(r->a->sessions, r->s.id);
+	app_send_json(r, 200, json_pack("{s:b}", "logged_out", 1));
+}
+
+/* POST /api/v1/switch {"identity": "personal" | "enterprise:<id>"} -> the edition and identities */
+static void api_switch(req *r)
+{
+	size_t len;
+	const char *body = http_body(r->rq, &len);
+	json_t *in = json_loadb(body, len, 0, NULL);
+	const rt_edition *ed;
+
+	if (!api_session_ok(r) || !app_logged_in(r)) {
+		app_send_json(r, 401, json_pack("{s:s}", "error", "login_required"));
+	} else if (session_switch(&r->s, json_string_value(json_object_get(in, "identity"))) < 0) {
+		app_send_json(r, 400, json_pack("{s:s, s:s}", "error", "bad_params",
+			"message", "field 'identity': expected one of the session's identities"));
+	} else {
+		session_save(r->a->sessions, &r->s);
+		ed = app_edition_for(r->reg, &r->s);
+		app_send_json(r, 200, json_pack("{s:s?, s:o}", "edition", ed ? ed->id : NULL,
+						"identities", app_identities(&r->s)));
+	}
+	json_decref(in);
+}
+
 int app_auth_route(req *r, const char *method, const char *path)
 {
 	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
@@ -245,6 +286,10 @@ int app_auth_route(req *r, const char *method, const char *path)
 		switch_identity(r);
 	else if (!strcmp(path, "/api/v1/login") && post)
 		api_login(r);
+	else if (!strcmp(path, "/api/v1/logout") && post)
+		api_logout(r);
+	else if (!strcmp(path, "/api/v1/switch") && post)
+		api_switch(r);
 	else
 		return 0;
 	app_set_route(r, "", path + 1);

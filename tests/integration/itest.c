@@ -614,6 +614,22 @@ static void t_transfer(void)
 	r = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", "{not json", hb);
 	check(r.status == 400, "api bad json -> 400", "%ld", r.status);
 	resp_free(&r);
+	r = request(nat, "POST", "/api/v1/switch", "application/json", "{\"identity\":\"enterprise:1\"}", hb);
+	check(r.status == 200 && strstr(r.body, "\"edition\":\"enterprise-boss\""), "api switch identity",
+	      "%ld %s", r.status, r.body);
+	resp_free(&r);
+	r = request(nat, "GET", "/api/v1/enterprise-boss/data/cockpit", NULL, NULL, hb);
+	check(r.status == 200 && strstr(r.body, "cash"), "api cockpit data for the boss", "%ld %.200s", r.status, r.body);
+	resp_free(&r);
+	r = request(nat, "GET", "/api/v1/mass/data/accounts", NULL, NULL, hb);
+	check(r.status == 403 && strstr(r.body, "wrong_edition"), "api other edition's data -> 403", "%ld", r.status);
+	resp_free(&r);
+	r = request(nat, "POST", "/api/v1/logout", "application/json", "{}", hb);
+	check(r.status == 200, "api logout", "%ld", r.status);
+	resp_free(&r);
+	r = request(nat, "GET", "/api/v1/enterprise-boss/data/cockpit", NULL, NULL, hb);
+	check(r.status == 401, "token dead after logout", "%ld", r.status);
+	resp_free(&r);
 	client_free(nat);
 	client_free(cl);
 	client_free(cj);
