@@ -398,44 +398,118 @@ static void strip_directives(node *item)
 	item->count = out;
 }
 
+/*
+ * The list being built by an id merge: items in slots chained in order (so
+ * placing, moving and removing are O(1)) and a hash from id to its newest slot
+ * (so lookups are too). A list of any length merges in linear time.
+ */
+typedef struct id_slot {
+	node *item;
+	long prev, next;
+	int live;
+} id_slot;
+
 typedef struct id_list {
-	node **items;
+	id_slot *slots;
 	size_t n, alloc;
+	long head, tail;
+	long *table;                /* slot index, or -1; size a power of two */
+	size_t table_size;
 } id_list;
+
+static size_t id_hash(const char *s)
+{
+	size_t h = 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The table entry for id: the one holding it, or the empty one where it would go. */
+static long *id_entry(const id_list *l, const char *id)
+{
+	size_t mask = l->table_size - 1;
+	for (size_t i = id_hash(id) & mask;; i = (i + 1) & mask) {
+		long s = l->table[i];
+		if (s < 0 || !strcmp(item_id(l->slots[s].item), id))
+			return &l->table[i];
+	}
+}
+
+static void id_rehash(id_list *l)
+{
+	free(l->table);
+	l->table_size = l->table_size ? l->table_size * 2 : 64;
+	l->table = xmalloc(l->table_size * sizeof(long));
+	for (size_t i = 0; i < l->table_size; i++)
+		l->table[i] = -1;
+	for (size_t s = 0; s < l->n; s++)
+		*id_entry(l, item_id(l->slots[s].item)) = (long)s;   /* later slots win */
+}
 
 static long id_find(const id_list *l, const char *id)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(item_id(l->items[i]), id))
-			return (long)i;
-	return -1;
+	if (!l->table_size)
+		return -1;
+	long s = *id_entry(l, id);
+	return s >= 0 && l->slots[s].live ? s : -1;
 }
 
-static void id_insert(id_list *l, size_t at, node *item)
+/* A new slot for item, not yet in the order. */
+static long id_slot_new(id_list *l, node *item)
 {
 	if (l->n == l->alloc) {
 		l->alloc = l->alloc ? l->alloc * 2 : 16;
-		l->items = xrealloc(l->items, l->alloc * sizeof(node *));
+		l->slots = xrealloc(l->slots, l->alloc * sizeof(id_slot));
 	}
-	memmove(l->items + at + 1, l->items + at, (l->n - at) * sizeof(node *));
-	l->items[at] = item;
-	l->n++;
+	long s = (long)l->n++;
+	l->slots[s] = (id_slot){ item, -1, -1, 1 };
+	if (2 * l->n > l->table_size)
+		id_rehash(l);
+	else
+		*id_entry(l, item_id(item)) = s;
+	return s;
 }
 
-static void id_remove(id_list *l, size_t at)
+static void id_unlink(id_list *l, long s)
 {
-	memmove(l->items + at, l->items + at + 1, (l->n - at - 1) * sizeof(node *));
-	l->n--;
+	id_slot *x = &l->slots[s];
+	if (x->prev >= 0)
+		l->slots[x->prev].next = x->next;
+	else
+		l->head = x->next;
+	if (x->next >= 0)
+		l->slots[x->next].prev = x->prev;
+	else
+		l->tail = x->prev;
+	x->prev = x->next = -1;
+}
+
+/* Links s before slot at (at < 0: at the end). */
+static void id_link_before(id_list *l, long s, long at)
+{
+	id_slot *x = &l->slots[s];
+	x->next = at;
+	x->prev = at >= 0 ? l->slots[at].prev : l->tail;
+	if (x->prev >= 0)
+		l->slots[x->prev].next = s;
+	else
+		l->head = s;
+	if (at >= 0)
+		l->slots[at].prev = s;
+	else
+		l->tail = s;
 }
 
 static const char *suggest_id(const id_list *l, const char *id)
 {
 	const char **ids = xmalloc((l->n + 1) * sizeof *ids);
-	for (size_t i = 0; i < l->n; i++)
-		ids[i] = item_id(l->items[i]);
-	const char *s = diag_suggest(id, ids, l->n);
+	size_t n = 0;
+	for (long s = l->head; s >= 0; s = l->slots[s].next)
+		ids[n++] = item_id(l->slots[s].item);
+	const char *best = diag_suggest(id, ids, n);
 	free(ids);
-	return s;
+	return best;
 }
 
 /* The message is head + 'id' + tail, then the suggestion if there is one. */
@@ -452,73 +526,74 @@ static void report_unknown_item(merger *m, const id_list *l, const node *at, con
 }
 
 /*
- * Where an item goes: before:/after: an item of the list, or -1 for "where it is
- * (or at the end)". An unknown anchor is reported and the item goes to the end.
+ * Where an item goes, as "link before this slot" (-1: at the end); 0 when it
+ * names no place. An unknown anchor is reported and the item goes to the end.
  */
-static long placement(merger *m, const id_list *l, const node *item)
+static int placement(merger *m, const id_list *l, const node *item, long *before_slot)
 {
 	const node *before = node_get(item, "before"), *after = node_get(item, "after");
 	const node *anchor = before ? before : after;
+	*before_slot = -1;
 	if (!anchor)
-		return -1;
+		return 0;
 	if (anchor->kind != NODE_SCALAR) {
 		diag_report(m->p->diag, DIAG_ERROR, anchor->pos, "unknown-anchor-item",
 			    "'%s' takes an item id", before ? "before" : "after");
-		return (long)l->n;
+		return 1;
 	}
 	long at = id_find(l, anchor->str);
 	if (at < 0) {
 		report_unknown_item(m, l, anchor, "unknown-anchor-item",
 				    "unknown item ", before ? " in 'before'" : " in 'after'");
-		return (long)l->n;
+		return 1;
 	}
-	return before ? at : at + 1;
+	*before_slot = before ? at : l->slots[at].next;
+	return 1;
 }
 
 /* One own item applied to the list being built: remove, merge in place, or add. */
 static void apply_item(merger *m, id_list *l, node *item)
 {
-	const char *id = item_id(item);
-	long at = id_find(l, id);
+	long at = id_find(l, item_id(item));
 	int remove = 0;
 	if (node_as_bool(node_get(item, "remove"), &remove) == 0 && remove) {
-		if (at < 0)
+		if (at < 0) {
 			report_unknown_item(m, l, node_get(item, "id"), "unknown-remove-item",
 					    "cannot remove ", ": no inherited item has this id");
-		else
-			id_remove(l, (size_t)at);
+		} else {
+			id_unlink(l, at);
+			l->slots[at].live = 0;
+		}
 		return;
 	}
-	long place = placement(m, l, item);
+	long where;
+	int placed = placement(m, l, item, &where);
 	strip_directives(item);
 	if (at < 0) {
-		id_insert(l, place < 0 ? l->n : (size_t)place, merge_value(m, NULL, item));
+		id_link_before(l, id_slot_new(l, merge_value(m, NULL, item)), where);
 		return;
 	}
-	node *merged = merge_value(m, l->items[at], item);
-	if (place < 0) {
-		l->items[at] = merged;
-		return;
+	l->slots[at].item = merge_value(m, l->slots[at].item, item);
+	if (placed && where != at) {
+		id_unlink(l, at);
+		id_link_before(l, at, where);
 	}
-	id_remove(l, (size_t)at);
-	if (place > at)
-		place--;
-	id_insert(l, (size_t)place, merged);
 }
 
 static node *merge_id_list(merger *m, const node *base, node *own)
 {
 	arena *a = m->p->arena;
-	id_list l = { 0 };
+	id_list l = { NULL, 0, 0, -1, -1, NULL, 0 };
 	for (size_t i = 0; base && i < base->count; i++)
-		id_insert(&l, l.n, inherit_copy(a, base->items[i]));
+		id_link_before(&l, id_slot_new(&l, inherit_copy(a, base->items[i])), -1);
 	for (size_t i = 0; i < own->count; i++)
 		apply_item(m, &l, own->items[i]);
 	node *out = node_new_seq(a, own->pos);
 	out->tag = own->tag;
-	for (size_t i = 0; i < l.n; i++)
-		node_seq_push(a, out, l.items[i]);
-	free(l.items);
+	for (long s = l.head; s >= 0; s = l.slots[s].next)
+		node_seq_push(a, out, l.slots[s].item);
+	free(l.slots);
+	free(l.table);
 	return out;
 }
 
@@ -528,10 +603,40 @@ static int edition_own_key(const node *key)
 	return node_is(key, "edition") || node_is(key, "extends") || node_is(key, "abstract");
 }
 
-static long key_index(const node *map, const char *key)
+/* Keys of a big map sorted for binary search; small maps are scanned. */
+typedef struct key_ref {
+	const node *key;
+	size_t index;
+} key_ref;
+
+static int key_ref_cmp(const void *x, const void *y)
 {
-	for (size_t i = 0; map && i < map->count; i++)
-		if (node_is(map->keys[i], key))
+	const node *a = ((const key_ref *)x)->key, *b = ((const key_ref *)y)->key;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->str, b->str, n);
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static key_ref *sorted_keys(const node *map)
+{
+	if (map->count <= 16)
+		return NULL;
+	key_ref *refs = xmalloc(map->count * sizeof *refs);
+	for (size_t i = 0; i < map->count; i++)
+		refs[i] = (key_ref){ map->keys[i], i };
+	qsort(refs, map->count, sizeof *refs, key_ref_cmp);
+	return refs;
+}
+
+static long find_key(const node *map, const key_ref *sorted, const node *key)
+{
+	if (sorted) {
+		key_ref want = { key, 0 };
+		const key_ref *r = bsearch(&want, sorted, map->count, sizeof want, key_ref_cmp);
+		return r ? (long)r->index : -1;
+	}
+	for (size_t i = 0; i < map->count; i++)
+		if (map->keys[i]->len == key->len && !memcmp(map->keys[i]->str, key->str, key->len))
 			return (long)i;
 	return -1;
 }
@@ -546,22 +651,30 @@ static node *merge_map(merger *m, const node *base, node *own, int top)
 	arena *a = m->p->arena;
 	node *out = node_new_map(a, own->pos);
 	out->tag = own->tag;
-	for (size_t i = 0; top && i < own->count; i++)
-		if (edition_own_key(own->keys[i]))
+	char *used = xcalloc(own->count + 1, 1);
+	key_ref *index = sorted_keys(own);
+	for (size_t i = 0; top && i < own->count; i++) {
+		if (edition_own_key(own->keys[i])) {
 			node_map_push(a, out, own->keys[i], merge_value(m, NULL, own->items[i]));
+			used[i] = 1;
+		}
+	}
 	for (size_t i = 0; base && i < base->count; i++) {
-		const node *k = base->keys[i];
-		long mine = key_index(own, k->str);
-		if (top && edition_own_key(k))
+		if (top && edition_own_key(base->keys[i]))
 			continue;
-		if (mine >= 0)
+		long mine = find_key(own, index, base->keys[i]);
+		if (mine >= 0) {
+			used[mine] = 1;
 			node_map_push(a, out, own->keys[mine], merge_value(m, base->items[i], own->items[mine]));
-		else
+		} else {
 			node_map_push(a, out, base->keys[i], inherit_copy(a, base->items[i]));
+		}
 	}
 	for (size_t i = 0; i < own->count; i++)
-		if (key_index(base, own->keys[i]->str) < 0 && !(top && edition_own_key(own->keys[i])))
+		if (!used[i])
 			node_map_push(a, out, own->keys[i], merge_value(m, NULL, own->items[i]));
+	free(index);
+	free(used);
 	return out;
 }
 

@@ -313,6 +313,50 @@ START_TEST(test_move_existing_item)
 }
 END_TEST
 
+START_TEST(test_big_lists_and_maps)
+{
+	/* 20,000 items: every third removed, one moved to the front, one re-added */
+	size_t n = 20000;
+	char *base = malloc(n * 40 + 64), *kid = malloc(n * 40 + 256);
+	size_t bl = (size_t)sprintf(base, "edition: base\nl:\n");
+	size_t kl = (size_t)sprintf(kid, "edition: kid\nextends: base\nl:\n");
+	for (size_t i = 0; i < n; i++) {
+		bl += (size_t)sprintf(base + bl, "  - {id: i%zu, v: %zu}\n", i, i);
+		if (i % 3 == 0)
+			kl += (size_t)sprintf(kid + kl, "  - {id: i%zu, remove: true}\n", i);
+	}
+	kl += (size_t)sprintf(kid + kl, "  - {id: i19999, before: i1, v: last}\n  - {id: i0, v: again}\nm:\n");
+	bl += (size_t)sprintf(base + bl, "m:\n");
+	for (size_t i = 0; i < 100; i++) {
+		bl += (size_t)sprintf(base + bl, "  k%zu: %zu\n", i, i);
+		if (i % 2)
+			kl += (size_t)sprintf(kid + kl, "  k%zu: odd\n", i);
+	}
+	add_edition("base", base);
+	add_edition("kid", kid);
+	free(base);
+	free(kid);
+	project_resolve(P);
+	ck_assert_int_eq(diag_errors(P->diag), 0);
+	const node *r = project_find(P, "kid")->resolved;
+	const node *l = node_get(r, "l");
+	ck_assert_uint_eq(l->count, n - (n + 2) / 3 + 1);
+	ck_assert_str_eq(node_get_str(l->items[0], "id"), "i19999");
+	ck_assert_str_eq(node_get_str(l->items[0], "v"), "last");
+	ck_assert_str_eq(node_get_str(l->items[1], "id"), "i1");
+	ck_assert_str_eq(node_get_str(l->items[2], "id"), "i2");
+	ck_assert_str_eq(node_get_str(l->items[3], "id"), "i4");
+	ck_assert_str_eq(node_get_str(l->items[l->count - 1], "id"), "i0");
+	ck_assert_str_eq(node_get_str(l->items[l->count - 1], "v"), "again");
+	ck_assert_str_eq(node_get_str(l->items[l->count - 2], "id"), "i19997");
+	const node *m = node_get(r, "m");
+	ck_assert_uint_eq(m->count, 100);
+	ck_assert_str_eq(node_get_str(m, "k7"), "odd");
+	ck_assert_str_eq(node_get_str(m, "k8"), "8");
+	ck_assert_int_eq(node_get(m, "k8")->inherited, 1);
+}
+END_TEST
+
 START_TEST(test_kind_change_overrides)
 {
 	add_edition("base", "edition: base\ncontact: {phone: \"95577\"}\nlist: [{id: a}]\n");
@@ -496,6 +540,7 @@ Suite *suite_resolve(void)
 	tcase_add_test(tc, test_placement_errors);
 	tcase_add_test(tc, test_move_existing_item);
 	tcase_add_test(tc, test_kind_change_overrides);
+	tcase_add_test(tc, test_big_lists_and_maps);
 	suite_add_tcase(s, tc);
 	TCase *fr = tcase_create("fragments");
 	tcase_add_checked_fixture(fr, setup, teardown);
