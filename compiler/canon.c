@@ -24,16 +24,33 @@ static int is_null_scalar(const node *n)
 	       strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
 }
 
+/*
+ * Most scalars are text; the first character says which conversions could
+ * apply (core schema: numbers start with a digit, sign or '.', booleans with
+ * t/f, null is ~, null or empty), so text skips three failed parses.
+ */
 json_t *canon_scalar(const node *n)
 {
 	long long i;
 	double d;
 	int b;
-	if (node_as_int(n, &i) == 0)
+	char c = n->str && n->len ? n->str[0] : '\0';
+	if (n->quoted || n->tag)
+		;                       /* node_as_* decide: a quoted or tagged value stays text */
+	else if (strchr("0123456789+-.", c) && c) {
+		if (node_as_int(n, &i) == 0)
+			return json_integer((json_int_t)i);
+		if (node_as_double(n, &d) == 0 && isfinite(d))
+			return json_real(d);
+	} else if (strchr("tTfF", c) && c) {
+		if (node_as_bool(n, &b) == 0)
+			return json_boolean(b);
+	}
+	if (n->tag && node_as_int(n, &i) == 0)
 		return json_integer((json_int_t)i);
-	if (node_as_bool(n, &b) == 0)
+	if (n->tag && node_as_bool(n, &b) == 0)
 		return json_boolean(b);
-	if (node_as_double(n, &d) == 0 && isfinite(d))
+	if (n->tag && node_as_double(n, &d) == 0 && isfinite(d))
 		return json_real(d);
 	if (is_null_scalar(n))
 		return json_null();
