@@ -734,10 +734,13 @@ static int idem_prepare(bk_call *k, char **request)
 	return *request ? 0 : bk_fail(k, "internal");
 }
 
+/* Transaction control goes through the statement cache too: no parsing per call. */
+static const char sql_begin[] = "BEGIN", sql_begin_write[] = "BEGIN IMMEDIATE";
+static const char sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK";
+
 static int call_once(bk_call *k, const struct bank_op *op, const char *request, json_t **res)
 {
-	const char *begin = op->flags & OP_WRITE ? "BEGIN IMMEDIATE" : "BEGIN";
-	if (sqlite3_exec(k->c->db, begin, NULL, NULL, NULL) != SQLITE_OK)
+	if (bk_run(k->c, op->flags & OP_WRITE ? sql_begin_write : sql_begin, "") < 0)
 		return bk_fail(k, "busy");
 	int rc = identity_check(k);
 	if (rc == 0 && (op->flags & OP_ENTERPRISE) && k->who->enterprise_id == 0)
@@ -752,12 +755,13 @@ static int call_once(bk_call *k, const struct bank_op *op, const char *request, 
 		if (rc == 0 && request)
 			rc = idem_store(k, op, request, *res);
 	}
-	if (rc == 0 && sqlite3_exec(k->c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (rc == 0 && bk_run(k->c, sql_commit, "") < 0)
 		rc = bk_fail(k, "busy");
 	if (rc != 0) {
 		if (!k->code)
 			k->code = "internal";
-		sqlite3_exec(k->c->db, "ROLLBACK", NULL, NULL, NULL);
+		if (!sqlite3_get_autocommit(k->c->db))
+			bk_run(k->c, sql_rollback, "");
 		json_decref(*res);
 		*res = NULL;
 	}
@@ -813,7 +817,7 @@ int bank_audit(bank *b, long long *postings_sum, long long *balances_sum)
 		"(SELECT COALESCE(SUM(amount), 0) FROM postings p WHERE p.account_id = a.id)) + "
 		"(SELECT COUNT(*) FROM accounts WHERE balance < 0 AND owner_kind <> 'bank')";
 	bank_conn *c = conn_get(b);
-	if (!c || sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (!c || bk_run(c, sql_begin, "") < 0)
 		return -1;
 	sqlite3_stmt *st = bk_q(c, sums, "");
 	int ok = st && sqlite3_step(st) == SQLITE_ROW;
@@ -826,6 +830,6 @@ int bank_audit(bank *b, long long *postings_sum, long long *balances_sum)
 	long long bad = 1;
 	if (ok && bk_int(c, &bad, broken, "") != 1)
 		bad = 1;
-	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	bk_run(c, sql_commit, "");
 	return ok && bad == 0 ? 0 : -1;
 }

@@ -128,16 +128,6 @@ int bk_op_benefits(bk_call *k, json_t **res)
 
 /* --- products -------------------------------------------------------------- */
 
-static long long holding_of(bk_call *k, const char *product_id)
-{
-	static const char sql[] =
-		"SELECT amount FROM holdings WHERE owner_kind = ? AND owner_id = ? AND product_id = ?";
-	long long amount = 0;
-	if (bk_int(k->c, &amount, sql, "tit", k->owner_kind, k->owner_id, product_id) != 1)
-		return 0;
-	return amount;
-}
-
 /* args[0]: the edition's products (the runtime passes them from the pack); each
  * comes back with the identity's holding. Without them: the holdings alone. */
 int bk_op_products(bk_call *k, json_t **res)
@@ -145,22 +135,27 @@ int bk_op_products(bk_call *k, json_t **res)
 	static const char sql[] =
 		"SELECT product_id AS id, amount AS holding FROM holdings "
 		"WHERE owner_kind = ? AND owner_id = ? AND amount > 0 ORDER BY product_id";
+	json_t *held = bk_rows(k, bk_q(k->c, sql, "ti", k->owner_kind, k->owner_id));
 	json_t *catalogue = bk_arg(k, 0);
-	if (!json_is_array(catalogue)) {
-		*res = bk_rows(k, bk_q(k->c, sql, "ti", k->owner_kind, k->owner_id));
-		return *res ? 0 : -1;
+	if (!held || !json_is_array(catalogue)) {
+		*res = held;
+		return held ? 0 : -1;
 	}
 	*res = json_array();
-	size_t i;
-	json_t *p;
+	size_t i, j;
+	json_t *p, *h;
 	json_array_foreach(catalogue, i, p) {
 		const char *id = json_string_value(json_object_get(p, "id"));
 		if (!json_is_object(p) || !id)
 			continue;
-		json_t *copy = json_deep_copy(p);
-		json_object_set_new(copy, "holding", json_integer(holding_of(k, id)));
+		json_t *copy = json_copy(p), *amount = NULL;    /* shallow: only "holding" is added */
+		json_array_foreach(held, j, h)
+			if (!strcmp(json_string_value(json_object_get(h, "id")), id))
+				amount = json_object_get(h, "holding");
+		json_object_set_new(copy, "holding", amount ? json_incref(amount) : json_integer(0));
 		json_array_append_new(*res, copy);
 	}
+	json_decref(held);
 	return 0;
 }
 

@@ -44,8 +44,11 @@ typedef struct flow_vm {
 	struct flow_vm *next;
 } flow_vm;
 
+#define FLOW_TIER_SLOTS 64
+
 struct flow_runner {
 	bank *bank;
+	struct { long long customer; char tier[16]; time_t at; } tiers[FLOW_TIER_SLOTS];
 	size_t mem_cap;
 	flow_vm *vms;
 	unsigned long clock;        /* for least-recently-used eviction */
