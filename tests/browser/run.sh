@@ -64,10 +64,25 @@ DRIVER_PID=$!
 
 mkdir -p "$ARTIFACTS" || fail "cannot create '$ARTIFACTS'"
 "$WD" --driver "http://127.0.0.1:$DPORT" --base "http://127.0.0.1:$PORT" \
-	--artifacts "$ARTIFACTS" --profile "$TMP/profile"
-status=$?
-if [ $status -ne 0 ]; then
+	--artifacts "$ARTIFACTS" --profile "$TMP/profile" | tee "$TMP/webdriver.out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+read -r passed _ failed _ < <(tail -n 1 "$TMP/webdriver.out")
+case "$passed$failed" in *[!0-9]*|'') passed=0; failed=1 ;; esac
+
+# One more check: the server stops cleanly, with no sanitizer report (when built with MODE=check).
+kill "$SERVER_PID" 2>/dev/null
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/editiond.out" 2>/dev/null; then
+	echo "FAIL editiond: sanitizer report"
+	grep -A 12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/editiond.out" | head -40
+	failed=$((failed + 1))
+else
+	echo "ok   editiond: no sanitizer report"
+	passed=$((passed + 1))
+fi
+if [ "$failed" -ne 0 ]; then
 	echo "--- last lines of the editiond log" >&2
 	tail -n 15 "$TMP/editiond.log" "$TMP/editiond.out" >&2 2>/dev/null
 fi
-exit $status
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
