@@ -77,6 +77,23 @@ START_TEST(test_canonical_json)
 	t->tag = "!!str";
 	expect_canon(t, "\"12\"");
 	expect_canon(sc("0.30000000000000004", 0), "0.3");
+	/* every kind of scalar the core schema knows, plain and quoted */
+	expect_canon(sc("+5", 0), "5");
+	expect_canon(sc("-0x1F", 0), "\"-0x1F\"");
+	expect_canon(sc("0o17", 0), "15");
+	expect_canon(sc(".5", 0), "0.5");
+	expect_canon(sc("-.inf", 0), "\"-.inf\"");
+	expect_canon(sc("True", 0), "true");
+	expect_canon(sc("FALSE", 0), "false");
+	expect_canon(sc("tru", 0), "\"tru\"");
+	expect_canon(sc("Null", 0), "null");
+	expect_canon(sc("", 0), "null");
+	expect_canon(sc("null", 1), "\"null\"");
+	expect_canon(sc("true", 1), "\"true\"");
+	expect_canon(sc("95577", 1), "\"95577\"");
+	node *ti = sc("42", 0);
+	ti->tag = "!!int";
+	expect_canon(ti, "42");
 	expect_canon(sc("1e3", 0), "1000.0");
 }
 END_TEST
