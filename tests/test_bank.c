@@ -8,6 +8,7 @@
  * part) into a template directory; every test opens its own copy.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -450,6 +451,40 @@ START_TEST(test_forbidden)
 }
 END_TEST
 
+/* Every identity against every account of the bank: its own are readable, all others forbidden. */
+START_TEST(test_forbidden_matrix)
+{
+	static const struct { bank_identity who; long long own_lo, own_hi; } ids[] = {
+		{ { .customer_id = ZHANGWEI }, ZW_DEBIT, ZW_SAVINGS },
+		{ { .customer_id = LINA }, LINA_DEBIT, LINA_USD },
+		{ { .customer_id = WANGFANG }, WF_DEBIT, WF_DEBIT },
+		{ { .customer_id = JOHN }, JOHN_DEBIT, JOHN_USD },
+		{ { .customer_id = LIUQIANG }, LQ_DEBIT, LQ_DEBIT },
+		{ { .customer_id = CHENJING }, CJ_DEBIT, CJ_DEBIT },
+		{ { .customer_id = ZHANGWEI, .enterprise_id = 1, .role = "boss" }, ENT_BASIC, 18 },
+		{ { .customer_id = LIUQIANG, .enterprise_id = 1, .role = "operator" }, ENT_BASIC, 18 },
+	};
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		for (long long acct = 1; acct <= 18; acct++) {
+			bool own = acct >= ids[i].own_lo && acct <= ids[i].own_hi;
+			char args[200];
+			snprintf(args, sizeof args, "[\"%lld\", 1, 5]", acct);
+			const char *code = call(ids[i].who, "history", args, NULL);
+			ck_assert_msg(!strcmp(code, own ? "" : "forbidden"), "identity %zu history %lld: '%s'", i, acct, code);
+			if (own)
+				continue;
+			snprintf(args, sizeof args, "[{\"from\":\"%lld\",\"to_account\":\"" CJ_NUMBER "\",\"amount\":1,"
+				 "\"key\":\"m%zu-%lld\"}]", acct, i, acct);
+			ck_assert_str_eq(call(ids[i].who, "transfer", args, NULL), "forbidden");
+			snprintf(args, sizeof args, "[{\"from\":%lld,\"product_id\":\"xingfu-daily\",\"amount\":1,"
+				 "\"key\":\"b%zu-%lld\"}]", acct, i, acct);
+			ck_assert_str_eq(call(ids[i].who, "buy_product", args, NULL), "forbidden");
+		}
+	}
+	audit_ok(NULL);
+}
+END_TEST
+
 START_TEST(test_idempotency)
 {
 	bank_identity zw = personal(ZHANGWEI);
@@ -719,6 +754,7 @@ Suite *suite_bank(void)
 	tcase_add_test(tc, test_transfer_cross_bank_fee);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_forbidden);
+	tcase_add_test(tc, test_forbidden_matrix);
 	tcase_add_test(tc, test_idempotency);
 	tcase_add_test(tc, test_approvals);
 	tcase_add_test(tc, test_enterprise_moves);
