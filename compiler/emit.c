@@ -722,6 +722,8 @@ static int emit_one(project *p, const edition *e, const unsigned char *sign_sk, 
 	strbuf err = STRBUF_INIT;
 	if (!c.errors && pack_writer_finish(c.w, sign_sk, out, &err) < 0)
 		emit_error(&c, NULL, "emit-pack", "edition '%s': %s", e->id, err.buf);
+	else if (!c.errors)
+		memcpy(c.st.sha256, pack_writer_file_sha256(c.w), sizeof(c.st.sha256));
 	strbuf_release(&err);
 	pack_writer_free(c.w);
 	json_decref(c.strings);
@@ -982,10 +984,8 @@ static void manifest_json(const built *b, size_t n, strbuf *out)
 {
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++) {
-		unsigned char h[crypto_hash_sha256_BYTES];
-		char hex[2 * sizeof(h) + 1];
-		crypto_hash_sha256(h, (const unsigned char *)b[i].data.buf, b[i].data.len);
-		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		char hex[2 * sizeof(b[i].st.sha256) + 1];
+		sodium_bin2hex(hex, sizeof(hex), b[i].st.sha256, sizeof(b[i].st.sha256));
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:s}",
 			"edition", b[i].e->id, "version", b[i].version, "file", b[i].file,
 			"size", (json_int_t)b[i].data.len, "sha256", hex));

@@ -15,6 +15,7 @@
 typedef struct emit_stats {    /* public: what one pack holds */
 	size_t screens, routes, flows, products, strings;
 	size_t size;                /* bytes of the pack file */
+	unsigned char sha256[32];   /* SHA-256 of the pack file */
 } emit_stats;
 
 /* Text-bearing attributes: their values are i18n keys, replaced by the locale's text. */

@@ -96,6 +96,8 @@ struct pack_writer {
 	struct wsection sec[PACK_SECTION_END];
 	int bad_section;            /* first unknown section id given to add, or 0 */
 	const char *bad_name;       /* an empty or oversized name given to add */
+	int finished;
+	unsigned char file_sha256[crypto_hash_sha256_BYTES];
 };
 
 pack_writer *pack_writer_new(const char *edition, const char *version,
@@ -134,6 +136,11 @@ void pack_writer_add(pack_writer *w, int section, const char *name,
 	if (len)
 		memcpy(e->data, data, len);
 	e->len = len;
+}
+
+const unsigned char *pack_writer_file_sha256(const pack_writer *w)
+{
+	return w->finished ? w->file_sha256 : NULL;
 }
 
 void pack_writer_free(pack_writer *w)
@@ -308,15 +315,24 @@ int pack_writer_finish(pack_writer *w, const unsigned char *sign_sk, strbuf *out
 	strbuf_add(out, table.buf, table.len);
 	strbuf_add(out, body.buf, body.len);
 
+	/* one pass over the content gives both hashes: the state is copied before the trailer */
 	unsigned char hash[crypto_hash_sha256_BYTES], sig[crypto_sign_BYTES];
-	crypto_hash_sha256(hash, (const unsigned char *)out->buf, out->len);
+	crypto_hash_sha256_state content, file;
+	crypto_hash_sha256_init(&content);
+	crypto_hash_sha256_update(&content, (const unsigned char *)out->buf, out->len);
+	file = content;
+	crypto_hash_sha256_final(&content, hash);
 	memset(sig, 0, sizeof(sig));
 	if (sign_sk)
 		crypto_sign_detached(sig, NULL, hash, sizeof(hash), sign_sk);
+	size_t trailer = out->len;
 	strbuf_add(out, TRAILER_MAGIC, 4);
 	strbuf_add_u32(out, sign_sk ? FLAG_SIGNED : 0);
 	strbuf_add(out, hash, sizeof(hash));
 	strbuf_add(out, sig, sizeof(sig));
+	crypto_hash_sha256_update(&file, (const unsigned char *)out->buf + trailer, out->len - trailer);
+	crypto_hash_sha256_final(&file, w->file_sha256);
+	w->finished = 1;
 	rc = 0;
 done:
 	strbuf_release(&table);

@@ -75,6 +75,8 @@ void pack_writer_add(pack_writer *w, int section, const char *name,
  * randomness), so identical input gives identical bytes.
  */
 int pack_writer_finish(pack_writer *w, const unsigned char *sign_sk, strbuf *out, strbuf *err);
+/* After a successful finish: the SHA-256 of the whole pack file (what sha256sum prints), else NULL. */
+const unsigned char *pack_writer_file_sha256(const pack_writer *w);
 void pack_writer_free(pack_writer *w);
 
 /* --- reading ------------------------------------------------------------ */

@@ -137,6 +137,28 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
+START_TEST(test_file_hash)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], h[32];
+	ck_assert_int_ge(sodium_init(), 0);
+	crypto_sign_keypair(pk, sk);
+	for (int signed_ = 0; signed_ < 2; signed_++) {
+		pack_writer *w = pack_writer_new("mass", "7.0.0", "6.5.0", "5.4");
+		add_all(w, 0);
+		ck_assert_ptr_null(pack_writer_file_sha256(w));
+		strbuf out = STRBUF_INIT;
+		ck_assert_int_eq(pack_writer_finish(w, signed_ ? sk : NULL, &out, NULL), 0);
+		crypto_hash_sha256(h, (const unsigned char *)out.buf, out.len);
+		ck_assert_int_eq(memcmp(pack_writer_file_sha256(w), h, 32), 0);
+		/* and the trailer's hash is the one of everything before it */
+		crypto_hash_sha256(h, (const unsigned char *)out.buf, out.len - PACK_TRAILER_SIZE);
+		ck_assert_int_eq(memcmp(out.buf + out.len - PACK_TRAILER_SIZE + 8, h, 32), 0);
+		pack_writer_free(w);
+		strbuf_release(&out);
+	}
+}
+END_TEST
+
 START_TEST(test_empty_sections_and_screens_stored)
 {
 	pack_writer *w = pack_writer_new("care", "1.0.0", "1.0.0", "5.4");
@@ -577,6 +599,7 @@ Suite *suite_pack(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_deterministic);
+	tcase_add_test(tc, test_file_hash);
 	tcase_add_test(tc, test_empty_sections_and_screens_stored);
 	tcase_add_test(tc, test_writer_errors);
 	tcase_add_test(tc, test_every_truncation_refused);
