@@ -6,9 +6,11 @@
 # Builds the six packs into a temporary directory, starts editiond on a free
 # loopback port with a fresh data directory (a newly seeded sandbox bank) and
 # chromedriver on another, then runs tests/browser/webdriver.c, which logs in
-# as the demo customers, transfers, approves, compares font sizes and saves a
-# screenshot of every edition's home under tests/artifacts/. Everything it
-# started is stopped on exit. Prints "N passed, N failed"; exits 1 on failure.
+# as the demo customers, transfers, approves, compares font sizes, checks touch
+# targets and a 360px screen, follows every link of each edition, and saves a
+# screenshot of every edition's home under tests/artifacts/ (BROWSER_SHOTS_ALL=1:
+# of every page). Everything it started is stopped on exit; a sanitizer report
+# of editiond counts as a failure. Prints "N passed, N failed"; exits 1 on failure.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

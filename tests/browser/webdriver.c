@@ -12,7 +12,10 @@
  * What a customer does is what is tested: log in, open the transfer screen,
  * fill the form, confirm, read the result and the balance; switch to the
  * enterprise identity and approve a payment; the care edition's text is
- * visibly larger (computed style); a screenshot of every edition's home.
+ * visibly larger (computed style); tappable things are at least the
+ * edition's touch target; home fits a 360px screen; every page reachable from
+ * home renders without an error, an unknown component or sideways scrolling;
+ * a screenshot of every edition's home.
  * Each check prints "ok" or "FAIL" with the reason; the last line is
  * "N passed, N failed" and the exit status is 1 when anything failed.
  * With BROWSER_SHOTS_ALL=1 every page visited is also saved as a screenshot.
@@ -383,6 +386,41 @@ static double body_font_px(wd *w)
 	return px;
 }
 
+static int set_width(wd *w, int width)
+{
+	return wd_cmd(w, "POST", "/session/%s/window/rect", NULL, json_pack("{si si}", "width", width, "height", 844));
+}
+
+/*
+ * Every tappable thing on the page (tiles, buttons, fields, row links) is at
+ * least the edition's --touch-target high; returns the offenders ("" when none).
+ */
+static char *small_targets(wd *w)
+{
+	char *s = wd_js_string(w,
+		"var t = parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--touch-target'));"
+		"if (!t) return 'no --touch-target';"
+		"var bad = [];"
+		"document.querySelectorAll('main .c-tile, main .c-button, main .c-control, main .c-row-link, main .c-link')"
+		".forEach(function (e) { var h = e.getBoundingClientRect().height;"
+		"  if (h > 0 && h + 0.5 < t) bad.push(e.className + ' ' + h.toFixed(1) + '<' + t); });"
+		"return bad.slice(0, 5).join('; ');");
+	return s ? s : strdup("cannot measure");
+}
+
+/* Whether the page is wider than a window at most max_width wide (or the window is not that narrow). */
+static int overflows(wd *w, int max_width)
+{
+	char script[160];
+	snprintf(script, sizeof script, "return window.innerWidth > %d || "
+		 "document.documentElement.scrollWidth > window.innerWidth + 1;", max_width);
+	json_t *v = wd_js(w, script);
+	int over = !json_is_false(v);
+	json_decref(v);
+	return over;
+}
+
+/* The home page: screenshot, touch targets, and a narrower 360px screen. */
 static void home_screenshot(wd *w, const char *edition, double *font_px)
 {
 	char path[96], file[96], name[128];
@@ -393,6 +431,16 @@ static void home_screenshot(wd *w, const char *edition, double *font_px)
 	if (ok && font_px)
 		*font_px = body_font_px(w);
 	check(ok && wd_screenshot(w, file) == 0, name, "%s", w->last_error);
+	if (!ok)
+		return;
+	char *small = small_targets(w);
+	snprintf(name, sizeof name, "%s: touch targets on home at least --touch-target", edition);
+	check(!*small, name, "%s", small);
+	free(small);
+	snprintf(name, sizeof name, "%s: home fits a 360px screen", edition);
+	int fits = set_width(w, 360) == 0 && wd_go(w, path) == 0 && !overflows(w, 360);
+	check(fits, name, "page wider than the window %s", w->last_error);
+	set_width(w, 390);
 }
 
 /* Fills whichever transfer fields the edition's form has; the payee picker keeps its first payee. */
