@@ -352,6 +352,17 @@ int bk_own_account(bk_call *k, json_t *ref, long long *id, char *currency)
 	return 0;
 }
 
+int bk_own_source(bk_call *k, json_t *ref, long long *id, char *currency)
+{
+	static const char sql[] = "SELECT kind = 'deposit' FROM accounts WHERE id = ?";
+	long long is_deposit = 1;
+	if (bk_own_account(k, ref, id, currency) < 0)
+		return -1;
+	if (bk_int(k->c, &is_deposit, sql, "i", *id) != 1)
+		return bk_fail(k, "internal");
+	return is_deposit ? bk_fail(k, "bad_argument") : 0;
+}
+
 /* --- ledger ------------------------------------------------------------- */
 
 static int post_leg(bk_call *k, long long journal, const bk_leg *leg, const char *memo)

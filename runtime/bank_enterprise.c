@@ -69,7 +69,7 @@ int bk_op_payroll(bk_call *k, json_t **res)
 {
 	json_t *a, *items;
 	long long from, total = 0, jid, batch;
-	if (bk_arg_obj(k, &a) < 0 || bk_own_account(k, json_object_get(a, "from"), &from, NULL) < 0)
+	if (bk_arg_obj(k, &a) < 0 || bk_own_source(k, json_object_get(a, "from"), &from, NULL) < 0)
 		return -1;
 	items = json_object_get(a, "items");
 	size_t n = json_array_size(items);
@@ -235,7 +235,7 @@ int bk_op_crossborder_pay(bk_call *k, json_t **res)
 	long long from, qid, amount, jid, id;
 	char ccy[4];
 	quote q;
-	if (bk_arg_obj(k, &a) < 0 || bk_own_account(k, json_object_get(a, "from"), &from, ccy) < 0 ||
+	if (bk_arg_obj(k, &a) < 0 || bk_own_source(k, json_object_get(a, "from"), &from, ccy) < 0 ||
 	    bk_get_id(k, json_object_get(a, "quote_id"), &qid) < 0 ||
 	    bk_get_str(k, json_object_get(a, "beneficiary"), 140, true, &benef) < 0 ||
 	    bk_get_str(k, json_object_get(a, "swift"), 11, true, &swift) < 0 ||

@@ -94,6 +94,8 @@ int bk_get_id(bk_call *k, json_t *v, long long *out);        /* 17, "17" or "TR0
 int bk_get_str(bk_call *k, json_t *v, size_t max, bool required, const char **out);
 /* An account of this identity (by id or number); "forbidden" for another's, "not_found" when absent. */
 int bk_own_account(bk_call *k, json_t *ref, long long *id, char *currency);
+/* The same, for money going out: a time deposit cannot pay ("bad_argument"). */
+int bk_own_source(bk_call *k, json_t *ref, long long *id, char *currency);
 /* Stored-result helpers for ids shown to clients. */
 json_t *bk_doc_id(const char *prefix, long long id);
 void bk_today(time_t now, int day_offset, char out[11]);

@@ -187,7 +187,7 @@ int bk_op_buy_product(bk_call *k, json_t **res)
 	long long amount, from, jid, order;
 	if (bk_arg_obj(k, &a) < 0 || product_id_arg(k, json_object_get(a, "product_id"), &product) < 0 ||
 	    bk_get_amount(k, json_object_get(a, "amount"), &amount) < 0 ||
-	    bk_own_account(k, json_object_get(a, "from"), &from, NULL) < 0)
+	    bk_own_source(k, json_object_get(a, "from"), &from, NULL) < 0)
 		return -1;
 	bk_leg legs[2] = { { from, -amount, product }, { k->b->acct_custody, amount, "" } };
 	if (bk_post(k, "product_buy", "理财购买", legs, 2, &jid) < 0 || holding_add(k, product, amount) < 0)
@@ -315,7 +315,7 @@ int bk_op_deposit_open(bk_call *k, json_t **res)
 	if (bk_arg_obj(k, &a) < 0 || product_id_arg(k, json_object_get(a, "product_id"), &product) < 0 ||
 	    bk_get_amount(k, json_object_get(a, "amount"), &amount) < 0 ||
 	    opt_int(k, json_object_get(a, "term_months"), 12, 1, 60, &term) < 0 ||
-	    bk_own_account(k, json_object_get(a, "from"), &from, NULL) < 0 ||
+	    bk_own_source(k, json_object_get(a, "from"), &from, NULL) < 0 ||
 	    deposit_account(k, product, &dep_acct) < 0)
 		return -1;
 	bk_leg legs[2] = { { from, -amount, "定期存款" }, { dep_acct, amount, "活期转入" } };
@@ -433,7 +433,7 @@ static int transfer_parse(bk_call *k, transfer_args *t)
 {
 	json_t *a;
 	if (bk_arg_obj(k, &a) < 0 ||
-	    bk_own_account(k, json_object_get(a, "from"), &t->from, NULL) < 0 ||
+	    bk_own_source(k, json_object_get(a, "from"), &t->from, NULL) < 0 ||
 	    bk_get_str(k, json_object_get(a, "to_account"), 34, true, &t->to_account) < 0 ||
 	    bk_get_str(k, json_object_get(a, "to_name"), 120, false, &t->to_name) < 0 ||
 	    bk_get_str(k, json_object_get(a, "to_bank"), 120, false, &t->to_bank) < 0 ||

@@ -630,6 +630,10 @@ START_TEST(test_products_and_deposits)
 	json_decref(r);
 	ck_assert_str_eq(call(zw, "buy_product", "[{\"product_id\":\"bad id!\",\"amount\":1,\"from\":\"6\","
 			      "\"key\":\"p2\"}]", NULL), "bad_argument");
+	/* the new time deposit is the customer's, but it cannot pay */
+	ck_assert_str_eq(call(zw, "history", "[\"19\"]", NULL), "");
+	ck_assert_str_eq(call(zw, "transfer", "[{\"from\":\"19\",\"to_account\":\"" CJ_NUMBER "\",\"amount\":1,"
+			      "\"key\":\"p3\"}]", NULL), "bad_argument");
 	audit_ok(NULL);
 }
 END_TEST
