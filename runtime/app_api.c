@@ -2,7 +2,8 @@
  * app_api: the JSON API for native clients.
  *
  *   GET  /api/v1/<edition>/screens/<id>   the pack's canonical layout JSON, as
- *        stored: strong ETag (SHA-256 prefix of the bytes sent), 304 on
+ *        stored: strong ETag (SHA-256 prefix of the bytes sent, computed at
+ *        load by the registry), 304 on
  *        If-None-Match, the pack's ready gzip body when the client accepts it
  *   GET  /api/v1/<edition>/data/<screen>  the screen flow's result
  *   POST /api/v1/<edition>/flows/<flow>   a JSON object of params
@@ -14,7 +15,6 @@
  */
 #include "app_int.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,16 +29,6 @@ static void api_error(req *r, int status, const char *code, const char *message)
 }
 
 /* --- screens ------------------------------------------------------------------- */
-
-static void etag_of(const void *data, size_t len, char out[36])
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-	char hex[33];
-
-	crypto_hash_sha256(h, data, len);
-	sodium_bin2hex(hex, sizeof hex, h, 16);
-	snprintf(out, 36, "\"%s\"", hex);
-}
 
 /* Does the If-None-Match list hold etag (or "*")? Weak validators compare weakly, as RFC 9110 says for GET. */
 static int etag_matches(const char *inm, const char *etag)
@@ -78,13 +68,12 @@ static void api_screen(req *r, const rt_edition *ed, const char *id)
 	const void *json = edition_screen_json(ed, id, &len);
 	const void *gz = edition_screen_gz(ed, id, &gz_len);
 	int use_gz = gz && accepts_gzip(http_header(r->rq, "Accept-Encoding"));
-	char etag[36];
+	const char *etag = edition_screen_etag(ed, id, use_gz);
 
-	if (!json) {
+	if (!json || !etag) {
 		api_error(r, 404, "not_found", "no such screen");
 		return;
 	}
-	etag_of(use_gz ? gz : json, use_gz ? gz_len : len, etag);
 	http_response_header(r->rs, "ETag", etag);
 	http_response_header(r->rs, "Vary", "Accept-Encoding");
 	http_response_header(r->rs, "Cache-Control", "no-cache");

@@ -16,7 +16,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,7 @@ typedef struct ed_priv {
 	rt_edition pub;             /* first: an rt_edition * is an ed_priv * */
 	char *file;                 /* the pack's file name, for messages */
 	json_t *routes_json;        /* owns the strings rt_route points at */
+	json_t *etags;              /* screen id -> [etag of json, etag of gz] */
 	const rt_route **by_path;   /* sorted by path, then method */
 } ed_priv;
 
@@ -121,12 +124,26 @@ static int build_routes(ed_priv *e, strbuf *err)
 	return 0;
 }
 
+static json_t *etag_of(const void *data, size_t len)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[33], tag[36];
+
+	if (!data)
+		return json_null();
+	crypto_hash_sha256(h, data, len);
+	sodium_bin2hex(hex, sizeof hex, h, 16);
+	snprintf(tag, sizeof tag, "\"%s\"", hex);
+	return json_string(tag);
+}
+
 static int build_screens(ed_priv *e, strbuf *err)
 {
 	const pack *p = e->pub.pack;
 	size_t n = pack_count(p, PACK_SCREENS);
 
 	e->pub.screens = json_object();
+	e->etags = json_object();
 	for (size_t i = 0; i < n; i++) {
 		const void *data;
 		size_t len;
@@ -139,6 +156,9 @@ static int build_screens(ed_priv *e, strbuf *err)
 			return -1;
 		}
 		json_object_set_new(e->pub.screens, name, v);
+		size_t gz_len = 0;
+		const void *gz = pack_get(p, PACK_SCREENS_GZ, name, &gz_len);
+		json_object_set_new(e->etags, name, json_pack("[o, o]", etag_of(data, len), etag_of(gz, gz_len)));
 	}
 	return 0;
 }
@@ -182,6 +202,7 @@ static void edition_release(ed_priv *e)
 	json_decref(pub->products);
 	json_decref(pub->screens);
 	json_decref(e->routes_json);
+	json_decref(e->etags);
 	free(pub->routes);
 	free(e->by_path);
 	if (pub->pack)
@@ -405,4 +426,12 @@ const char *edition_string(const rt_edition *e, const char *key)
 	json_t *v = e && key ? json_object_get(e->strings, key) : NULL;
 
 	return json_is_string(v) ? json_string_value(v) : key;
+}
+
+const char *edition_screen_etag(const rt_edition *e, const char *screen_id, int gz)
+{
+	const ed_priv *p = (const ed_priv *)e;
+	json_t *pair = e && screen_id ? json_object_get(p->etags, screen_id) : NULL;
+
+	return json_string_value(json_array_get(pair, gz ? 1 : 0));
 }

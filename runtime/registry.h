@@ -60,5 +60,11 @@ json_t *edition_screen(const rt_edition *e, const char *screen_id);      /* borr
 const void *edition_screen_gz(const rt_edition *e, const char *screen_id, size_t *len);
 const void *edition_screen_json(const rt_edition *e, const char *screen_id, size_t *len);
 const char *edition_string(const rt_edition *e, const char *key);       /* key itself when absent */
+/*
+ * The strong ETag of a screen's stored bytes, "\"<32 hex>\"" (the first 16
+ * bytes of their SHA-256), computed once at load; gz selects the gzip body's.
+ * NULL when the screen is absent.
+ */
+const char *edition_screen_etag(const rt_edition *e, const char *screen_id, int gz);
 
 #endif

@@ -4,6 +4,7 @@
  * references keep a swapped-out set alive until its last user lets go.
  */
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,17 @@ START_TEST(test_load_and_lookup)
 	ck_assert_uint_eq(len, strlen("{\"id\":\"home\",\"layout\":[]}"));
 	ck_assert_ptr_nonnull(edition_screen_gz(e, "home", &len));
 	ck_assert_str_eq(edition_string(e, "ui.home"), "Home");
+	{
+		unsigned char h[32];
+		char want[36] = "\"";
+		const char *json = "{\"id\":\"home\",\"layout\":[]}";
+		crypto_hash_sha256(h, (const unsigned char *)json, strlen(json));
+		sodium_bin2hex(want + 1, 33, h, 16);
+		strcat(want, "\"");
+		ck_assert_str_eq(edition_screen_etag(e, "home", 0), want);
+		ck_assert_str_ne(edition_screen_etag(e, "home", 1), want);
+		ck_assert_ptr_null(edition_screen_etag(e, "nope", 0));
+	}
 	ck_assert_str_eq(edition_string(e, "ui.absent"), "ui.absent");
 	ck_assert_str_eq(json_string_value(json_object_get(e->meta, "segment")), "personal");
 	ck_assert_int_eq(strncmp(e->css, ":root{", 6), 0);
