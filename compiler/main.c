@@ -659,6 +659,13 @@ static pack *open_pack(const cli_opts *o, const char *path, int *verified)
 	return pk_pack;
 }
 
+/* A string member for printing: "-" when absent or not a string (packs from elsewhere). */
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "-";
+}
+
 /* A JSON entry of a pack, parsed (new reference), or NULL. */
 static json_t *pack_json(const pack *p, int section, const char *name)
 {
@@ -796,14 +803,13 @@ static void print_routes_products(const pack *p)
 	json_array_foreach(routes, i, r) {
 		const char *screen = json_string_value(json_object_get(r, "screen"));
 		const char *flow = json_string_value(json_object_get(r, "flow"));
-		printf("  %-5s %-32s %s %-24s auth %s\n", json_string_value(json_object_get(r, "method")),
-		       json_string_value(json_object_get(r, "path")), screen ? "screen" : "flow  ",
-		       screen ? screen : flow ? flow : "-", json_string_value(json_object_get(r, "auth")));
+		printf("  %-5s %-32s %s %-24s auth %s\n", jstr(r, "method"), jstr(r, "path"),
+		       screen ? "screen" : "flow  ", screen ? screen : flow ? flow : "-", jstr(r, "auth"));
 	}
 	printf("\nproducts (%zu)\n", json_array_size(products));
 	json_array_foreach(products, i, r) {
 		const char *name = json_string_value(json_object_get(r, "name"));
-		printf("  %-28s %s\n", json_string_value(json_object_get(r, "id")), name ? name : "");
+		printf("  %-28s %s\n", jstr(r, "id"), name ? name : "");
 	}
 	json_decref(routes);
 	json_decref(products);
@@ -889,7 +895,7 @@ static const char **union_keys(const json_t *a, const json_t *b, size_t *n)
 /* Says how a value changed; objects are walked down, naming the dotted path. */
 static void diff_values(diff_ctx *d, const char *prefix, const char *path, const json_t *a, const json_t *b)
 {
-	if (a && b && json_equal((json_t *)a, (json_t *)b))
+	if ((!a && !b) || (a && b && json_equal((json_t *)a, (json_t *)b)))
 		return;
 	if (json_is_object(a) && json_is_object(b)) {
 		size_t n;
@@ -1122,13 +1128,12 @@ static void diff_route(diff_ctx *d, const char *id, const json_t *x, const json_
 		const char *target = json_string_value(json_object_get(r, "screen"));
 		const char *flow = json_string_value(json_object_get(r, "flow"));
 		say(d, "route '%s' %s (%s '%s', auth %s)", name, x ? "removed" : "added",
-		    target ? "screen" : "flow", target ? target : flow ? flow : "?",
-		    json_string_value(json_object_get(r, "auth")));
+		    target ? "screen" : "flow", target ? target : flow ? flow : "?", jstr(r, "auth"));
 		return;
 	}
 	json_t *ax = json_object_get(x, "auth"), *ay = json_object_get(y, "auth");
 	if (!json_equal(ax, ay))
-		say(d, "route '%s' now needs %s (was %s)", name, json_string_value(ay), json_string_value(ax));
+		say(d, "route '%s' now needs %s (was %s)", name, jstr(y, "auth"), jstr(x, "auth"));
 	json_t *cx = json_copy((json_t *)x), *cy = json_copy((json_t *)y);
 	json_object_del(cx, "auth");
 	json_object_del(cy, "auth");
