@@ -21,6 +21,13 @@
  *  - pcall/xpcall are wrapped: after a timeout or a memory error they rethrow,
  *    so a flow cannot swallow its own kill;
  *  - a count hook every 1000 instructions checks the run's deadline.
+ *
+ * Known limit: a hook fires only between Lua instructions, so one call into C
+ * that runs long is not interrupted. The libraries' C functions are bounded by
+ * the memory cap, except pattern matching (string.find/match/gmatch/gsub),
+ * whose backtracking on a pathological pattern ("(.-)(.-)(.-)...x") can take
+ * far longer than any deadline. Flow patterns are reviewed code in signed
+ * packs; keep them anchored and with few overlapping repetitions.
  */
 #include "flow_int.h"
 
