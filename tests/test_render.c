@@ -78,6 +78,8 @@ static char *render_layout(const char *layout, const char *data, render_page *ex
 	return strbuf_detach(&html, NULL);
 }
 
+static void assert_parses(const char *html);
+
 static int count_of(const char *hay, const char *needle)
 {
 	int n = 0;
@@ -371,6 +373,85 @@ START_TEST(test_unknown_and_malformed_components)
 	ck_contains(html, ">after</p>");
 	ck_contains(html, "class=\"c-chart\"");
 	free(html);
+}
+END_TEST
+
+/* A small deterministic generator: layouts of every component with attributes of every JSON type. */
+static unsigned long rng_state;
+
+static unsigned rng(unsigned n)
+{
+	rng_state = rng_state * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)(rng_state >> 33) % n;
+}
+
+static json_t *random_value(int depth)
+{
+	static const char *const strings[] = {
+		"", "${items}", "${obj}", "${obj.name | money}", "${items[0].amount | percent}", "${ | }",
+		"${a.b.c[99999999999]}", "transfer", "home", "no-such-route", PAYLOAD, "\xe4\xb8", "${",
+		"}", "line\nbreak", "%s%n", "-9223372036854775808",
+	};
+	switch (rng(depth > 2 ? 5 : 7)) {
+	case 0: return json_string(strings[rng(sizeof strings / sizeof strings[0])]);
+	case 1: return json_integer((json_int_t)rng(2000000) - 1000000);
+	case 2: return json_real(rng(100) / 7.0);
+	case 3: return json_boolean(rng(2));
+	case 4: return json_null();
+	case 5: {
+		json_t *a = json_array();
+		for (unsigned i = rng(4); i > 0; i--)
+			json_array_append_new(a, random_value(depth + 1));
+		return a;
+	}
+	default: {
+		json_t *o = json_object();
+		for (unsigned i = rng(4); i > 0; i--)
+			json_object_set_new(o, rng(2) ? "name" : "amount", random_value(depth + 1));
+		return o;
+	}
+	}
+}
+
+static json_t *random_component(int depth)
+{
+	static const char *const keys[] = {
+		"title", "text", "label", "value", "items", "series", "to", "action", "name", "level",
+		"kind", "x", "y", "height", "columns", "page", "pages", "product", "phone", "max", "values",
+		"required", "max_len", "children", "feature", "style", "tone", "space", "param", "submit",
+	};
+	json_t *c = json_object();
+	json_object_set_new(c, "component", rng(10) ? json_string(all_components[rng(NCOMP)]) : random_value(3));
+	for (unsigned i = rng(8); i > 0; i--) {
+		const char *k = keys[rng(sizeof keys / sizeof keys[0])];
+		if (!strcmp(k, "children") && depth < 3) {
+			json_t *kids = json_array();
+			for (unsigned j = rng(3); j > 0; j--)
+				json_array_append_new(kids, random_component(depth + 1));
+			json_object_set_new(c, k, kids);
+		} else {
+			json_object_set_new(c, k, random_value(1));
+		}
+	}
+	return c;
+}
+
+START_TEST(test_random_layouts_never_fail)
+{
+	rng_state = 20261126;
+	for (int round = 0; round < 150; round++) {
+		json_t *layout = json_array();
+		for (unsigned i = 1 + rng(6); i > 0; i--)
+			json_array_append_new(layout, random_component(0));
+		char *text = json_dumps(layout, JSON_COMPACT);
+		char *html = render_layout(text, payload_data, NULL);
+		ck_assert_msg(strstr(html, "</html>") != NULL, "no page for %s", text);
+		ck_assert_msg(strstr(html, "<script") == NULL, "markup leaked for %s", text);
+		assert_parses(html);
+		free(html);
+		free(text);
+		json_decref(layout);
+	}
 }
 END_TEST
 
@@ -700,6 +781,7 @@ Suite *suite_render(void)
 	tcase_add_test(tc, test_select_fixed_values);
 	tcase_add_test(tc, test_unknown_and_malformed_components);
 	tcase_add_test(tc, test_deep_nesting_is_bounded);
+	tcase_add_test(tc, test_random_layouts_never_fail);
 	tcase_add_test(tc, test_forms_carry_tokens);
 	tcase_add_test(tc, test_form_values_put_back);
 	tcase_add_test(tc, test_approval_list_forms);
