@@ -910,12 +910,14 @@ static void diff_values(diff_ctx *d, const char *prefix, const char *path, const
 		return;
 	}
 	char *sa = a ? show(a) : NULL, *sb = b ? show(b) : NULL;
+	/* a whole value (no path): "screen 'x': added: ..." rather than a double space */
+	int n = (int)strlen(prefix) - (!*path && *prefix && prefix[strlen(prefix) - 1] == ' ');
 	if (!a)
-		say(d, "%s%s added: %s", prefix, path, sb);
+		say(d, "%.*s%s added: %s", n, prefix, path, sb);
 	else if (!b)
-		say(d, "%s%s removed (was %s)", prefix, path, sa);
+		say(d, "%.*s%s removed (was %s)", n, prefix, path, sa);
 	else
-		say(d, "%s%s %s -> %s", prefix, path, sa, sb);
+		say(d, "%.*s%s %s -> %s", n, prefix, path, sa, sb);
 	free(sa);
 	free(sb);
 }
