@@ -43,11 +43,20 @@ static xmlNodePtr field_wrap(rctx *rc, xmlNodePtr parent, json_t *comp, const ch
 	return wrap;
 }
 
-static void field_hint(rctx *rc, xmlNodePtr wrap, json_t *comp)
+/* The field's hint under it; control (when given) is described by it for screen readers. */
+static void field_hint(rctx *rc, xmlNodePtr wrap, json_t *comp, xmlNodePtr control, const char *id)
 {
 	char *hint = rc_attr_text(rc, comp, "hint");
-	if (hint && *hint)
-		rn_text(wrap, "p", "c-hint", hint);
+	if (hint && *hint) {
+		xmlNodePtr p = rn_text(wrap, "p", "c-hint", hint);
+		if (control && id) {
+			strbuf hid = STRBUF_INIT;
+			strbuf_addf(&hid, "%s-hint", id);
+			rn_attr(p, "id", hid.buf);
+			rn_attr(control, "aria-describedby", hid.buf);
+			strbuf_release(&hid);
+		}
+	}
 	free(hint);
 }
 
@@ -85,7 +94,7 @@ static void input_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *n
 	char *v = strcmp(type, "password") ? field_value(rc, comp, name) : NULL;
 	rn_attr(in, "value", v && *v ? v : NULL);
 	free(v);
-	field_hint(rc, wrap, comp);
+	field_hint(rc, wrap, comp, in, id);
 	free(id);
 }
 
@@ -106,7 +115,7 @@ static void amount_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *
 	char *v = field_value(rc, comp, name);
 	rn_attr(in, "value", v && *v ? v : NULL);
 	free(v);
-	field_hint(rc, wrap, comp);
+	field_hint(rc, wrap, comp, in, id);
 	free(id);
 }
 
@@ -202,7 +211,7 @@ static void select_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *
 		free(t);
 	}
 	free(chosen);
-	field_hint(rc, wrap, comp);
+	field_hint(rc, wrap, comp, sel, id);
 	free(id);
 }
 
@@ -241,7 +250,7 @@ static void payee_field(rctx *rc, xmlNodePtr parent, json_t *comp, const char *n
 	if (!json_array_size(items))
 		rn_text(fs, "p", "c-muted", "—");
 	free(chosen);
-	field_hint(rc, fs, comp);
+	field_hint(rc, fs, comp, NULL, NULL);
 }
 
 char *render_choice_text(rctx *rc, json_t *field, const char *value)

@@ -477,7 +477,7 @@ static const char *transfer_form =
 	"{\"component\":\"select\",\"name\":\"from\",\"label\":\"付款账户\",\"items\":\"${accounts}\"},"
 	"{\"component\":\"payee_picker\",\"name\":\"to_account\",\"label\":\"收款人\",\"items\":\"${payees}\"},"
 	"{\"component\":\"amount_input\",\"name\":\"amount\",\"label\":\"金额\",\"required\":true},"
-	"{\"component\":\"input\",\"name\":\"memo\",\"label\":\"附言\",\"max_len\":60}]},"
+	"{\"component\":\"input\",\"name\":\"memo\",\"label\":\"附言\",\"max_len\":60,\"hint\":\"最多60字\"}]},"
 	"{\"component\":\"button\",\"text\":\"再来\",\"action\":\"transfer-submit\"}]";
 
 static const char *transfer_data =
@@ -501,7 +501,8 @@ START_TEST(test_forms_carry_tokens)
 	ck_contains(html, "<option value=\"a1\">活期 **** 2222 · ¥1.00</option>");
 	ck_contains(html, "type=\"radio\" name=\"to_account\" value=\"6222999988887777\" checked");
 	ck_contains(html, "name=\"amount\" required=\"required\"");
-	ck_contains(html, "maxlength=\"60\"");
+	ck_contains(html, "maxlength=\"60\" aria-describedby=\"f3-memo-hint\"");
+	ck_contains(html, "<p class=\"c-hint\" id=\"f3-memo-hint\">最多60字</p>");
 	ck_contains(html, ">下一步</button>");
 	/* every field has a label pointing at it */
 	ck_contains(html, "<label class=\"c-label\" for=\"f2-amount\">金额</label>");
