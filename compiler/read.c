@@ -397,10 +397,9 @@ static void on_event(reader *r, const yaml_event_t *ev)
 }
 
 /* Line and column (in characters) of a byte offset, for libyaml's reader errors. */
-static src_pos offset_pos(const reader *r, const char *text, size_t offset)
+static src_pos offset_pos(const reader *r, const char *text, size_t len, size_t offset)
 {
 	src_pos pos = { r->path, 1, 1 };
-	size_t len = strlen(text);
 	for (size_t i = 0; i < offset && i < len;) {
 		size_t b = diag_line_break(text + i, len - i);
 		if (b) {
@@ -416,7 +415,7 @@ static src_pos offset_pos(const reader *r, const char *text, size_t offset)
 }
 
 /* libyaml's words: "did not find expected key while parsing a block mapping". */
-static void report_syntax(reader *r, const yaml_parser_t *ps, const char *text)
+static void report_syntax(reader *r, const yaml_parser_t *ps, const char *text, size_t len)
 {
 	if (ps->error == YAML_MEMORY_ERROR) {
 		diag_report(r->d, DIAG_ERROR, (src_pos){ r->path, 0, 0 }, "yaml-syntax",
@@ -425,7 +424,7 @@ static void report_syntax(reader *r, const yaml_parser_t *ps, const char *text)
 	}
 	const char *problem = ps->problem ? ps->problem : "invalid YAML";
 	if (ps->error == YAML_READER_ERROR) {
-		diag_report(r->d, DIAG_ERROR, offset_pos(r, text, ps->problem_offset), "yaml-syntax",
+		diag_report(r->d, DIAG_ERROR, offset_pos(r, text, len, ps->problem_offset), "yaml-syntax",
 			    "%s", problem);
 		return;
 	}
@@ -509,7 +508,7 @@ static node *parse_events(reader *r, const char *text, size_t len)
 	while (!r->fatal) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&ps, &ev)) {
-			report_syntax(r, &ps, text);
+			report_syntax(r, &ps, text, len);
 			r->fatal = 1;
 			break;
 		}

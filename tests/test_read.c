@@ -294,7 +294,12 @@ END_TEST
 
 START_TEST(test_control_character)
 {
-	ck_assert_ptr_null(read_text("a: 1\nb: x\001y\n"));
+	/* the text is not NUL-terminated: only len bytes may be read */
+	static const char src[] = "a: 1\nb: x\001y\n";
+	char *exact = malloc(sizeof src - 1);
+	memcpy(exact, src, sizeof src - 1);
+	ck_assert_ptr_null(read_yaml_text(P, "t.yaml", exact, sizeof src - 1));
+	free(exact);
 	char *out = printed();
 	ck_assert_str_eq(out,
 		"t.yaml:2:5: error: control characters are not allowed [yaml-syntax]\n"
