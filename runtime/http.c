@@ -612,7 +612,7 @@ static void apply_defaults(http_config *c)
 	if (!c->max_body)
 		c->max_body = 1u << 20;
 	if (!c->memory_limit)
-		c->memory_limit = 32u << 10;
+		c->memory_limit = 16u << 10;
 	if (c->idle_timeout_s <= 0)
 		c->idle_timeout_s = 15;
 	if (c->deadline_ms <= 0)

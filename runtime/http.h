@@ -61,7 +61,7 @@ typedef struct http_config {    /* public; zeros take the defaults */
 	int port;                   /* 0: any free port (see http_port) */
 	int workers;                /* threads in the pool: 2 */
 	size_t max_body;            /* 1 MiB */
-	size_t memory_limit;        /* per connection, bounds the header: 32 KiB */
+	size_t memory_limit;        /* per connection, bounds the header: 16 KiB */
 	int idle_timeout_s;         /* 15 */
 	int deadline_ms;            /* the whole request: 30000 */
 	unsigned max_conns;         /* 1024 */
