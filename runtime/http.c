@@ -651,7 +651,7 @@ static int bind_listener(http_server *s, strbuf *err)
 int http_start(const http_config *cfg, http_handler h, void *cls, http_server **out, strbuf *err)
 {
 	http_server *s = xcalloc(1, sizeof *s);
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 
 	s->cfg = *cfg;
 	apply_defaults(&s->cfg);
