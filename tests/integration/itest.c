@@ -498,6 +498,21 @@ static void t_edition_follows_customer(void)
 	r = post_form(cl, "/switch", "identity=personal");
 	check(r.status == 403, "switch without csrf -> 403", "%ld", r.status);
 	resp_free(&r);
+	r = get(cl, "/login");
+	check(r.status == 303, "login page when logged in -> on", "%ld", r.status);
+	resp_free(&r);
+	r = post_form(cl, "/logout", "x=1");
+	check(r.status == 403, "logout without csrf -> 403", "%ld", r.status);
+	resp_free(&r);
+	snprintf(body, sizeof body, "_csrf=%s", csrf);
+	r = post_form(cl, "/logout", body);
+	check(r.status == 303 && header(&r, "Location", loc, sizeof loc) && !strcmp(loc, "/login"),
+	      "logout -> login page", "%ld", r.status);
+	resp_free(&r);
+	r = get(cl, "/enterprise-boss/home");
+	check(r.status == 303 && header(&r, "Location", loc, sizeof loc) && strstr(loc, "/login?next="),
+	      "logged out: pages need login again", "%ld '%s'", r.status, loc);
+	resp_free(&r);
 	client_free(cl);
 }
 
