@@ -19,7 +19,7 @@
 #define BANK_SCHEMA_VERSION 1
 #define BANK_UTC_OFFSET (8 * 3600)         /* the bank keeps China Standard Time */
 #define BANK_APPROVAL_THRESHOLD 5000000LL  /* fen: an operator's transfer above this waits for the boss */
-#define BANK_NAME "兴业银行"
+#define BANK_NAME "华兴银行"
 #define BANK_STMT_SLOTS 128
 
 typedef struct bank_conn bank_conn;
