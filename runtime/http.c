@@ -317,6 +317,7 @@ static http_request *request_new(http_server *srv, struct MHD_Connection *c, con
 	if (srv->cfg.trust_forwarded && rq->peer_loopback)
 		take_forwarded(rq);
 	atomic_fetch_add(&srv->in_flight, 1);
+	metrics_in_flight(1);
 	return rq;
 }
 
@@ -406,6 +407,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		pthread_mutex_unlock(&srv->track_lock);
 	}
 	atomic_fetch_sub(&srv->in_flight, 1);
+	metrics_in_flight(-1);
 	request_free(rq);
 }
 

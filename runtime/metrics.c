@@ -33,6 +33,7 @@ static atomic_ullong hist_counts[N_HIST];  /* non-cumulative; summed when render
 static atomic_ullong hist_total;
 static atomic_ullong hist_sum_us;
 static atomic_long packs_loaded;
+static atomic_long in_flight;
 
 static unsigned hash(const char *metric, const char *labels)
 {
@@ -129,6 +130,11 @@ void metrics_set_packs_loaded(long n)
 	atomic_store(&packs_loaded, n);
 }
 
+void metrics_in_flight(int delta)
+{
+	atomic_fetch_add(&in_flight, delta);
+}
+
 static void render_family(strbuf *out, const char *metric, const char *help)
 {
 	strbuf_addf(out, "# HELP %s %s\n# TYPE %s counter\n", metric, help, metric);
@@ -164,6 +170,8 @@ void metrics_render(strbuf *out, long sessions_active)
 	render_family(out, M_RELOADS, "pack reloads, by result");
 	strbuf_addf(out, "# HELP packs_loaded editions in the current pack set\n"
 		    "# TYPE packs_loaded gauge\npacks_loaded %ld\n", atomic_load(&packs_loaded));
+	strbuf_addf(out, "# HELP requests_in_flight requests received and not yet completed\n"
+		    "# TYPE requests_in_flight gauge\nrequests_in_flight %ld\n", atomic_load(&in_flight));
 	strbuf_addf(out, "# HELP sessions_active sessions not yet expired\n"
 		    "# TYPE sessions_active gauge\nsessions_active %ld\n", sessions_active);
 }

@@ -15,6 +15,7 @@ void metrics_request(const char *edition, const char *route, int status, double 
 void metrics_flow_error(const char *edition, const char *flow);
 void metrics_reload(int ok);
 void metrics_set_packs_loaded(long n);
+void metrics_in_flight(int delta);          /* requests between headers and completion */
 
 /* Appends the whole exposition; sessions_active is read by the caller from its store. */
 void metrics_render(strbuf *out, long sessions_active);

@@ -690,6 +690,7 @@ static void t_metrics(void)
 	resp r = get(cl, "/metrics");
 
 	check(r.status == 200 && strstr(r.body, "requests_total{") && strstr(r.body, "request_duration_seconds_bucket") &&
+	      strstr(r.body, "\nrequests_in_flight ") &&
 	      strstr(r.body, "packs_loaded 6") && strstr(r.body, "sessions_active") &&
 	      strstr(r.body, "route=\"api.screens\""), "metrics counters", "%.300s", r.body);
 	resp_free(&r);
@@ -713,7 +714,19 @@ static int inflight(pid_t pid)
 		return 1;
 	send(fd, head, strlen(head), MSG_NOSIGNAL);
 	send(fd, body, 20, MSG_NOSIGNAL);
-	nanosleep(&ts, NULL);
+	/* wait until the server counts it (the scrape itself is the other one in flight) */
+	snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+	for (int i = 0; i < 100; i++) {
+		client *cl = client_new();
+		resp r = get(cl, "/metrics");
+		const char *g = strstr(r.body, "\nrequests_in_flight ");
+		int busy = g && atoi(g + 20) >= 2;
+		resp_free(&r);
+		client_free(cl);
+		if (busy)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	kill(pid, SIGTERM);
 	nanosleep(&ts, NULL);
 	send(fd, body + 20, strlen(body) - 20, MSG_NOSIGNAL);
@@ -729,6 +742,7 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "inflight")) {
 		port = atoi(argv[2]);
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 		return inflight((pid_t)atoi(argv[3]));
 	}
 	if (argc != 2) {
