@@ -121,7 +121,7 @@ static void sweep_shard(mem_shard *sh, long long now, int idle_s, long *alive)
 	}
 }
 
-static int mem_put(void *impl, const char *key, const session *s)
+static int mem_put(void *impl, const char *key, const session *s, int ttl_s)
 {
 	mem_entry **slot, **pp;
 	mem_shard *sh = shard_of(impl, key, &slot);
@@ -137,7 +137,7 @@ static int mem_put(void *impl, const char *key, const session *s)
 	copy_session(&(*pp)->s, s);
 	memset((*pp)->s.id, 0, sizeof (*pp)->s.id);
 	if (++sh->puts % 256 == 0)
-		sweep_shard(sh, s->last_seen, 86400 * 7, NULL);
+		sweep_shard(sh, s->last_seen, ttl_s, NULL);
 	pthread_mutex_unlock(&sh->lock);
 	return 0;
 }
@@ -191,7 +191,7 @@ static int mem_attempts_get(void *impl, const char *key, session_attempts *out)
 	return rc;
 }
 
-static void mem_attempts_put(void *impl, const char *key, const session_attempts *a)
+static void mem_attempts_put(void *impl, const char *key, const session_attempts *a, int ttl_s)
 {
 	mem_entry **slot, **pp;
 	mem_shard *sh = shard_of(impl, key, &slot);
@@ -360,7 +360,7 @@ void session_save(session_mgr *m, const session *s)
 	if (!token_well_formed(s->id))
 		return;
 	store_key(s->id, key);
-	m->ops->put(m->impl, key, s);
+	m->ops->put(m->impl, key, s, m->cfg.idle_s);
 }
 
 void session_destroy(session_mgr *m, const char *token)
@@ -518,7 +518,7 @@ static void count_failure(session_mgr *m, const char *kind, const char *who, int
 		a.failures = 0;
 		a.window_start = now;
 	}
-	m->ops->attempts_put(m->impl, key, &a);
+	m->ops->attempts_put(m->impl, key, &a, m->cfg.window_s > m->cfg.lock_s ? m->cfg.window_s : m->cfg.lock_s);
 }
 
 void session_login_failed(session_mgr *m, const char *username, const char *ip)

@@ -63,17 +63,19 @@ typedef struct session_attempts {   /* public */
 } session_attempts;
 
 /*
- * A store. key is the hex SHA-256 of a token (or an attempts key). get copies
- * the session out (flash duplicated) and refreshes its idle clock, or returns
- * -1 when absent or idle for idle_s seconds (and drops it). put copies.
+ * A store. key is the hex SHA-256 of a token (or of an attempts key). get
+ * copies the session out (flash duplicated) and refreshes its idle clock, or
+ * returns -1 when absent or idle for idle_s seconds (and drops it). put copies;
+ * ttl_s is how long the record may live untouched (a shared store sets it as
+ * the key's expiry, the memory store sweeps by it).
  */
 typedef struct session_store_ops {  /* public */
 	int (*get)(void *impl, const char *key, long long now, int idle_s, session *out);
-	int (*put)(void *impl, const char *key, const session *s);
+	int (*put)(void *impl, const char *key, const session *s, int ttl_s);
 	void (*del)(void *impl, const char *key);
 	long (*count)(void *impl, long long now, int idle_s);
 	int (*attempts_get)(void *impl, const char *key, session_attempts *out);
-	void (*attempts_put)(void *impl, const char *key, const session_attempts *a);
+	void (*attempts_put)(void *impl, const char *key, const session_attempts *a, int ttl_s);
 	void (*attempts_del)(void *impl, const char *key);
 	void (*free)(void *impl);
 } session_store_ops;
