@@ -245,7 +245,9 @@ static void drop_duplicate_keys(reader *r, node *map)
 
 static int is_merge_key(const node *k)
 {
-	return k->kind == NODE_SCALAR && !k->quoted && !k->tag && k->len == 2 && !memcmp(k->str, "<<", 2);
+	if (k->kind != NODE_SCALAR || k->quoted || k->len != 2 || memcmp(k->str, "<<", 2))
+		return 0;
+	return !k->tag || !strcmp(k->tag, "!!merge");
 }
 
 static int has_key(const node *map, const node *key)

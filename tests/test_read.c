@@ -130,7 +130,8 @@ START_TEST(test_merge_keys)
 			      "m2:\n"
 			      "  <<: [*o, *base]\n"
 			      "  d: 5\n"
-			      "m3: {\"<<\": 1}\n");
+			      "m3: {\"<<\": 1}\n"
+			      "m4: {!!merge <<: *o}\n");
 	ck_assert_int_eq(diag_errors(P->diag), 0);
 	node *m1 = node_get(doc, "m1");
 	ck_assert_uint_eq(m1->count, 2);
@@ -145,6 +146,7 @@ START_TEST(test_merge_keys)
 	ck_assert_str_eq(node_get_str(m2, "d"), "5");
 	/* a quoted "<<" is an ordinary key */
 	ck_assert_str_eq(node_get_str(node_get(doc, "m3"), "<<"), "1");
+	ck_assert_str_eq(node_get_str(node_get(doc, "m4"), "c"), "4");
 	/* merged values keep where they were written */
 	ck_assert_int_eq(node_get(m1, "a")->pos.line, 1);
 }
