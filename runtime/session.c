@@ -135,7 +135,6 @@ static int mem_put(void *impl, const char *key, const session *s, int ttl_s)
 	}
 	free((*pp)->s.flash);
 	copy_session(&(*pp)->s, s);
-	memset((*pp)->s.id, 0, sizeof (*pp)->s.id);
 	if (++sh->puts % 256 == 0)
 		sweep_shard(sh, s->last_seen, ttl_s, NULL);
 	pthread_mutex_unlock(&sh->lock);
@@ -360,7 +359,9 @@ void session_save(session_mgr *m, const session *s)
 	if (!token_well_formed(s->id))
 		return;
 	store_key(s->id, key);
-	m->ops->put(m->impl, key, s, m->cfg.idle_s);
+	session rec = *s;                       /* the store gets no token, only its hash as key */
+	memset(rec.id, 0, sizeof rec.id);
+	m->ops->put(m->impl, key, &rec, m->cfg.idle_s);
 }
 
 void session_destroy(session_mgr *m, const char *token)

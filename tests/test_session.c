@@ -274,6 +274,69 @@ START_TEST(test_destroy_and_cookie)
 }
 END_TEST
 
+/* A one-record store that shows what the manager hands to a store. */
+typedef struct fake_store {
+	char key[65];
+	session s;
+	int have, puts, last_ttl;
+} fake_store;
+
+static int fake_get(void *impl, const char *key, long long now, int idle_s, session *out)
+{
+	fake_store *f = impl;
+
+	if (!f->have || strcmp(f->key, key))
+		return -1;
+	*out = f->s;
+	out->flash = NULL;
+	return 0;
+}
+
+static int fake_put(void *impl, const char *key, const session *s, int ttl_s)
+{
+	fake_store *f = impl;
+
+	snprintf(f->key, sizeof f->key, "%s", key);
+	f->s = *s;
+	f->s.flash = NULL;
+	f->have = 1;
+	f->puts++;
+	f->last_ttl = ttl_s;
+	return 0;
+}
+
+static void fake_del(void *impl, const char *key) { ((fake_store *)impl)->have = 0; }
+static long fake_count(void *impl, long long now, int idle_s) { return ((fake_store *)impl)->have; }
+static int fake_attempts_get(void *impl, const char *key, session_attempts *out) { return -1; }
+static void fake_attempts_put(void *impl, const char *key, const session_attempts *a, int ttl_s) { }
+static void fake_attempts_del(void *impl, const char *key) { }
+static void fake_free(void *impl) { }
+
+START_TEST(test_store_sees_hashed_keys_only)
+{
+	static const session_store_ops ops = { fake_get, fake_put, fake_del, fake_count,
+		fake_attempts_get, fake_attempts_put, fake_attempts_del, fake_free };
+	fake_store f = { 0 };
+	session_config cfg = { .idle_s = 600, .now = fake_clock };
+	session_mgr *m = session_mgr_new_store(&cfg, &ops, &f);
+	session s, got;
+
+	session_new(m, &s);
+	ck_assert_int_eq(f.puts, 1);
+	ck_assert_int_eq(f.last_ttl, 600);
+	ck_assert_uint_eq(strlen(f.key), 64);
+	ck_assert_str_ne(f.key, s.id);                  /* the store never sees the token */
+	ck_assert_ptr_null(strstr(f.s.id, s.id));
+	ck_assert_int_eq(session_get(m, s.id, &got), 0);
+	ck_assert_str_eq(got.id, s.id);
+	ck_assert_str_eq(got.csrf, s.csrf);
+	ck_assert_int_eq(session_count(m), 1);
+	session_destroy(m, s.id);
+	ck_assert_int_eq(session_get(m, s.id, &got), -1);
+	session_mgr_free(m);
+}
+END_TEST
+
 Suite *suite_session(void);
 
 Suite *suite_session(void)
@@ -293,6 +356,7 @@ Suite *suite_session(void)
 	tcase_add_test(tc, test_anonymous_has_no_identity);
 	tcase_add_test(tc, test_flash_one_shot);
 	tcase_add_test(tc, test_destroy_and_cookie);
+	tcase_add_test(tc, test_store_sees_hashed_keys_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
