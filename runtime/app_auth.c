@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 
@@ -213,7 +214,12 @@ static void api_login(req *r)
 	const char *msg;
 	int st;
 
-	if (!json_is_object(in) || !user || !pass) {
+	const char *ct = http_header(r->rq, "Content-Type");
+
+	if (!ct || strncasecmp(ct, "application/json", 16)) {
+		app_send_json(r, 415, json_pack("{s:s, s:s}", "error", "unsupported_media_type",
+						"message", "send application/json"));
+	} else if (!json_is_object(in) || !user || !pass) {
 		app_send_json(r, 400, json_pack("{s:s, s:s}", "error", "bad_request",
 			"message", "body must be {\"username\": ..., \"password\": ...}"));
 	} else if ((st = authenticate(r, user, pass, &c, &msg))) {

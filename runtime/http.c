@@ -64,7 +64,8 @@ struct http_request {
 	http_server *srv;
 	struct MHD_Connection *conn;
 	registry *reg;
-	char method[16];
+	char method[16];            /* as the handler sees it: HEAD is answered as GET */
+	char method_sent[16];       /* as the client sent it, for the log */
 	char *path;
 	char id[17];
 	char client[INET6_ADDRSTRLEN];
@@ -303,6 +304,7 @@ static http_request *request_new(http_server *srv, struct MHD_Connection *c, con
 	rq->start_us = now_us();
 	rq->reg = registry_acquire();
 	snprintf(rq->method, sizeof rq->method, "%s", strcmp(method, "HEAD") ? method : "GET");
+	snprintf(rq->method_sent, sizeof rq->method_sent, "%s", method);
 	rq->path = xstrdup(url);
 	strbuf_init(&rq->body);
 	new_request_id(rq->id);
@@ -396,7 +398,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	secs = (double)(now_us() - rq->start_us) / 1e6;
 	if (!rq->answered)
 		rq->status = 499;       /* the client went away, or the deadline cut it */
-	log_access(&(log_access_entry){ rq->id, rq->method, rq->path, rq->status, rq->edition,
+	log_access(&(log_access_entry){ rq->id, rq->method_sent, rq->path, rq->status, rq->edition,
 					rq->route, secs * 1000.0, rq->bytes, rq->client });
 	metrics_request(rq->edition, rq->route, rq->status, secs);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
