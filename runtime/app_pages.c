@@ -40,7 +40,8 @@ static void redirect_to_login(req *r, const rt_edition *ed, const char *path)
 /*
  * 1 when the request may go on. A customer on another edition's page goes to
  * the same path of their own edition when it has one, else to its home; an
- * anonymous visitor of a page that needs login goes to the login page.
+ * anonymous visitor of a page that needs login goes to the login page; an
+ * identity that does not fit the edition gets 403.
  */
 static int check_access(req *r, const rt_edition *ed, const rt_route *rt, const char *path)
 {
@@ -74,6 +75,7 @@ static int check_access(req *r, const rt_edition *ed, const rt_route *rt, const 
 
 /* --- screens ---------------------------------------------------------------------- */
 
+/* Does the layout hold something that posts (and so needs a session for its CSRF token)? */
 static int has_form(json_t *node, int depth)
 {
 	size_t i;
@@ -97,7 +99,7 @@ static int has_form(json_t *node, int depth)
 	       has_form(json_object_get(node, "layout"), depth + 1);
 }
 
-/* The screen holding a form that posts to route_id, or NULL. */
+/* Does this layout (sub)tree hold a form or action that posts to route_id? */
 static int posts_to(json_t *node, const char *route_id, int depth)
 {
 	size_t i;
@@ -120,6 +122,7 @@ static int posts_to(json_t *node, const char *route_id, int depth)
 	       posts_to(json_object_get(node, "layout"), route_id, depth + 1);
 }
 
+/* The id of the screen whose form posts to route_id (where to show it again), or NULL. */
 static const char *form_screen_of(const rt_edition *ed, const char *route_id)
 {
 	const char *id;
