@@ -91,6 +91,8 @@ static int has_form(json_t *node, int depth)
 	}
 	if (!json_is_object(node))
 		return 0;
+	if (json_object_get(node, "action"))
+		return 1;
 	v = json_object_get(node, "component");
 	if (json_is_string(v) && (!strcmp(json_string_value(v), "form") ||
 				  !strcmp(json_string_value(v), "approval_list")))
