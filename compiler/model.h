@@ -74,7 +74,23 @@ node *read_yaml_text(project *p, const char *path, const char *text, size_t len)
 edition *project_find(const project *p, const char *id);
 const named_doc *project_script(const project *p, const char *name);
 
-/* resolve.c */
+/*
+ * resolve.c
+ *
+ * project_resolve fills every edition's resolved tree (and chain), base first:
+ *   - maps merge deeply; a scalar, a replaced list, or a value of another kind
+ *     keeps what it replaced in `overrides`; values copied from a base keep their
+ *     position and have `inherited` set (every node of the copied subtree);
+ *   - a list merges by id only when the edition's list is non-empty and every item
+ *     of both lists is a map with a scalar `id`; otherwise it is replaced (so `[]`
+ *     clears an inherited list). before:/after:/remove: are dropped from the result;
+ *     before/after on an item that already exists moves it;
+ *   - `edition`, `extends` and `abstract` are never inherited;
+ *   - `{use: NAME, with: {...}}` list items expand in each edition's own document
+ *     before merging, so fragment items can carry ids that merge.
+ * An edition whose base is missing, cyclic or unreadable gets resolved == NULL; the
+ * cause is reported once.
+ */
 void project_resolve(project *p);
 /* The edition's strings: i18n/<locale>.yaml merged with its `strings:` overrides; key -> scalar. */
 const node *edition_strings(project *p, const edition *e);

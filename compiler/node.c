@@ -76,6 +76,10 @@ static struct block *block_new(size_t size)
 
 void *arena_alloc(arena *a, size_t size)
 {
+	if (size > SIZE_MAX / 2) {
+		fprintf(stderr, "fatal: arena request of %zu bytes\n", size);
+		abort();
+	}
 	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (size == 0)
 		size = ARENA_ALIGN;
