@@ -104,6 +104,15 @@ START_TEST(test_werror)
 	out = render(d, DIAG_TEXT, 0);
 	ck_assert_str_eq(out, "a.yaml:1:1: error: contrast 2.5 [-Werror,low-contrast]\n1 error generated.\n");
 	free(out);
+	out = render(d, DIAG_JSON, 0);
+	json_t *root = json_loads(out, 0, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(root, "errors")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(root, "warnings")), 0);
+	json_t *e = json_array_get(json_object_get(root, "diagnostics"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "severity")), "error");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "code")), "low-contrast");
+	json_decref(root);
+	free(out);
 	diag_free(d);
 }
 END_TEST
