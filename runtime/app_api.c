@@ -11,7 +11,9 @@
  * A native client names its session with `Authorization: Bearer <token>`; a
  * browser script using the cookie must also send the session's CSRF token in
  * X-CSRF-Token. Flows that move money need "_confirm": true (else 428), and
- * the Idempotency-Key header becomes the flow's idempotency key (_idem).
+ * the Idempotency-Key header becomes the flow's idempotency key (_idem); a
+ * flow with effects (money, writes) needs one (else 400), so that a client's
+ * retry never acts twice.
  */
 #include "app_int.h"
 
@@ -240,6 +242,11 @@ static void api_flow(req *r, const rt_edition *ed, const char *flow)
 	if ((!strcmp(level, "step_up") || json_is_true(json_object_get(spec, "confirm"))) &&
 	    !json_is_true(json_object_get(in, "_confirm"))) {
 		api_error(r, 428, "confirmation_required", "this flow needs \"_confirm\": true");
+		json_decref(in);
+		return;
+	}
+	if (json_array_size(json_object_get(spec, "effects")) && !(key && *key)) {
+		api_error(r, 400, "bad_params", "header 'Idempotency-Key' is required for this flow");
 		json_decref(in);
 		return;
 	}

@@ -612,8 +612,10 @@ static void t_transfer(void)
 	resp_free(&r);
 	client *nat = client_new();
 	const char *hb[] = { auth, NULL };
-	r = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", body, hb);
-	check(r.status >= 400 && r.status < 500, "another customer's account refused", "%ld %s", r.status, r.body);
+	r = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", body,
+		    (const char *[]){ auth, "Idempotency-Key: k-other-account", NULL });
+	check((r.status == 403 || r.status == 400 || r.status == 422) && !strstr(r.body, "Idempotency"),
+	      "another customer's account refused", "%ld %s", r.status, r.body);
 	resp_free(&r);
 	check(balance(cj, "mass", &to) == to_after, "the other customer's balance is untouched", "");
 
@@ -623,12 +625,38 @@ static void t_transfer(void)
 	check(r.status == 428, "api money flow without _confirm -> 428", "%ld", r.status);
 	resp_free(&r);
 	r = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json",
-		    "{\"to_account\":\"1\",\"to_name\":\"x\",\"amount\":\"1.00\",\"_confirm\":true}", hb);
+		    "{\"to_account\":\"1\",\"to_name\":\"x\",\"amount\":\"1.00\",\"_confirm\":true}",
+		    (const char *[]){ auth, "Idempotency-Key: k-missing-field", NULL });
 	check(r.status == 400 && strstr(r.body, "from"), "api missing field -> 400 naming it", "%ld %s", r.status, r.body);
 	resp_free(&r);
 	r = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", "{not json", hb);
 	check(r.status == 400, "api bad json -> 400", "%ld", r.status);
 	resp_free(&r);
+	/* through the API: a retried request with the same key moves money once */
+	{
+		long long f0 = balance(cl, "mass", &from);
+		char key[64];
+		const char *hk[] = { auth, key, NULL };
+		snprintf(key, sizeof key, "Idempotency-Key: it-%ld", (long)getpid());
+		snprintf(body, sizeof body, "{\"from\":\"%lld\",\"to_account\":\"6229092222111100018\","
+			 "\"to_name\":\"x\",\"to_bank\":\"own\",\"amount\":\"2.50\",\"_confirm\":true}", from);
+		resp a = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", body, hk);
+		resp b = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", body, hk);
+		json_t *ja = json_loads(a.body, 0, NULL), *jb = json_loads(b.body, 0, NULL);
+		const char *ta = json_string_value(json_object_get(ja, "transfer_id"));
+		const char *tb = json_string_value(json_object_get(jb, "transfer_id"));
+		check(a.status == 200 && b.status == 200 && ta && tb && !strcmp(ta, tb),
+		      "api transfer retried with its key answers the same transfer", "%ld %ld %s", a.status, b.status, a.body);
+		check(balance(cl, "mass", &from) == f0 - 250, "api transfer moved money once", "");
+		json_decref(ja);
+		json_decref(jb);
+		resp_free(&a);
+		resp_free(&b);
+		a = request(nat, "POST", "/api/v1/mass/flows/transfer", "application/json", body, hb);
+		check(a.status == 400 && strstr(a.body, "Idempotency-Key"), "api money flow without a key -> 400",
+		      "%ld %s", a.status, a.body);
+		resp_free(&a);
+	}
 	r = request(nat, "POST", "/api/v1/switch", "application/json", "{\"identity\":\"enterprise:1\"}", hb);
 	check(r.status == 200 && strstr(r.body, "\"edition\":\"enterprise-boss\""), "api switch identity",
 	      "%ld %s", r.status, r.body);
