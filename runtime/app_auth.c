@@ -129,9 +129,13 @@ static void login_submit(req *r)
 	int st;
 
 	if (!app_load_session(r) || !session_csrf_ok(&r->s, json_string_value(json_object_get(form, "_csrf")))) {
+		/* typically a login page left open past the idle expiry: a fresh form, with the reason */
+		strbuf html = STRBUF_INIT;
+		app_ensure_session(r);
+		ed = app_default_edition(r->reg);
+		render_login(ed, r->s.csrf, edition_string(ed, "ui.error.csrf"), &html);
+		app_send_html(r, 403, &html);
 		json_decref(form);
-		app_send_message(r, app_default_edition(r->reg), 403,
-				 edition_string(app_default_edition(r->reg), "ui.error.csrf"));
 		return;
 	}
 	next = saved_next(&r->s);
