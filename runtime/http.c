@@ -690,6 +690,10 @@ int http_start(const http_config *cfg, http_handler h, void *cls, http_server **
 		close(s->listen_fd);
 		goto fail;
 	}
+	log_info("http: %d workers, body up to %zu bytes, %zu bytes per connection, idle %d s, "
+		 "deadline %d ms, %u connections (%u per address)", s->cfg.workers, s->cfg.max_body,
+		 s->cfg.memory_limit, s->cfg.idle_timeout_s, s->cfg.deadline_ms, s->cfg.max_conns,
+		 s->cfg.max_conns_per_ip);
 	*out = s;
 	return 0;
 fail:
