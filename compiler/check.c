@@ -892,8 +892,10 @@ static void check_scripts(check_ctx *c)
 			continue;
 		}
 		named_doc *doc = &c->p->scripts[found - c->p->scripts];
-		if (!doc->checked)
-			doc->checked = lua_compile(c, doc, script, check_id_of(f)) ? 1 : -1;
+		/* atomic: editions may be checked on several threads (each may compile it) */
+		if (!__atomic_load_n(&doc->checked, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&doc->checked, lua_compile(c, doc, script, check_id_of(f)) ? 1 : -1,
+					 __ATOMIC_RELEASE);
 	}
 }
 

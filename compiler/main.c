@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -341,13 +343,152 @@ static int finish_diag(const cli_opts *o, project *p)
 }
 
 /* Validates, checks and polices one edition; abstract bases only get the schema. */
-static void check_one(project *p, const edition *e, const char *schemas)
+static void check_one(project *p, const edition *e, const char *schemas, double *ms)
 {
-	TIMED(T_VALIDATE, validate_edition(p, e, schemas));
+	double t0 = now_ms(), t1, t2;
+	validate_edition(p, e, schemas);
+	t1 = now_ms();
+	ms[T_VALIDATE] += t1 - t0;
 	if (e->abstract || !e->resolved)
 		return;
-	TIMED(T_CHECK, check_edition(p, e));
-	TIMED(T_POLICY, policy_edition(p, e));
+	check_edition(p, e);
+	t2 = now_ms();
+	ms[T_CHECK] += t2 - t1;
+	policy_edition(p, e);
+	ms[T_POLICY] += now_ms() - t2;
+}
+
+/*
+ * The phases of independent editions on every core. Each thread works on its own
+ * copy of the project with its own arena and diagnostics; the model is only
+ * read, once the strings cache is warm. That is the whole story when no thread
+ * reported anything (a clean project, the common case). When any did, its
+ * results are thrown away and every edition runs again here, in order, into
+ * p->diag, so diagnostics never depend on threads.
+ */
+#define CHECK_MAX_THREADS 8
+
+typedef struct check_job {
+	project *p;
+	edition *const *list;
+	size_t n;
+	const char *schemas;
+	atomic_size_t next;         /* the next edition to take */
+	atomic_int reported;        /* some thread has a diagnostic: stop, run again in order */
+} check_job;
+
+typedef struct check_worker {
+	check_job *job;
+	double ms[T_COUNT];
+} check_worker;
+
+static void *check_thread(void *arg)
+{
+	check_worker *w = arg;
+	check_job *j = w->job;
+	project tp = *j->p;
+	tp.arena = arena_new();
+	tp.diag = diag_new();
+	while (!atomic_load(&j->reported)) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+		if (i >= j->n)
+			break;
+		check_one(&tp, j->list[i], j->schemas, w->ms);
+		if (diag_errors(tp.diag) || diag_warnings(tp.diag))
+			atomic_store(&j->reported, 1);
+	}
+	diag_free(tp.diag);
+	arena_free(tp.arena);
+	return NULL;
+}
+
+/* Whether edition_strings can fill e's cache without reporting: no list among the texts. */
+static int texts_flat(const node *map)
+{
+	for (size_t i = 0; map && map->kind == NODE_MAP && i < map->count; i++)
+		if (map->items[i]->kind == NODE_SEQ ||
+		    (map->items[i]->kind == NODE_MAP && !texts_flat(map->items[i])))
+			return 0;
+	return 1;
+}
+
+static int strings_quiet(const project *p, const edition *e)
+{
+	if (e->strings)
+		return 1;
+	const node *loc = node_get(e->resolved, "locale");
+	if (loc && loc->kind == NODE_SCALAR) {
+		size_t i = 0;
+		while (i < p->n_i18n && !(p->i18n[i].name && !strcmp(p->i18n[i].name, loc->str)))
+			i++;
+		if (i == p->n_i18n)
+			return 0;           /* unknown-locale */
+		if (!p->i18n[i].strings && p->i18n[i].doc && !texts_flat(p->i18n[i].doc))
+			return 0;
+	}
+	return texts_flat(node_get(e->resolved, "strings"));
+}
+
+/*
+ * Fills the caches the phases would fill (edition strings), when that reports
+ * nothing; 0 when the editions must run in order instead.
+ */
+static int warm_for_threads(project *p, edition *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!list[i]->abstract && list[i]->resolved && !strings_quiet(p, list[i]))
+			return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!list[i]->abstract && list[i]->resolved)
+			edition_strings(p, list[i]);
+	return 1;
+}
+
+/* 1 when every edition went through the phases on threads without a diagnostic. */
+static int check_parallel(project *p, edition *const *list, size_t n, const char *schemas)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cores > 1 ? (size_t)cores : 1;
+	if (want > CHECK_MAX_THREADS)
+		want = CHECK_MAX_THREADS;
+	if (want > n)
+		want = n;
+	if (want < 2 || !warm_for_threads(p, list, n))
+		return 0;
+	int *checked = xcalloc(p->n_scripts + 1, sizeof *checked);
+	for (size_t i = 0; i < p->n_scripts; i++)
+		checked[i] = p->scripts[i].checked;
+	check_job job = { .p = p, .list = list, .n = n, .schemas = schemas };
+	atomic_init(&job.next, 0);
+	atomic_init(&job.reported, 0);
+	check_worker w[CHECK_MAX_THREADS] = { 0 };
+	pthread_t tid[CHECK_MAX_THREADS];
+	size_t started = 0;
+	for (size_t i = 0; i < want; i++)
+		w[i].job = &job;
+	for (size_t i = 1; i < want; i++)
+		if (pthread_create(&tid[started], NULL, check_thread, &w[i]) == 0)
+			started++;
+	check_thread(&w[0]);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	int clean = !atomic_load(&job.reported);
+	for (size_t i = 0; i < want; i++)
+		for (int k = 0; clean && k < T_COUNT; k++)
+			phase_ms[k] += w[i].ms[k];
+	for (size_t i = 0; !clean && i < p->n_scripts; i++)
+		p->scripts[i].checked = checked[i];     /* the run in order compiles them again */
+	free(checked);
+	return clean;
+}
+
+/* check_one for every edition of list: on threads, or in order when anything is reported. */
+static void check_all(project *p, edition *const *list, size_t n, const char *schemas)
+{
+	if (check_parallel(p, list, n, schemas))
+		return;
+	for (size_t i = 0; i < n; i++)
+		check_one(p, list[i], schemas, phase_ms);
 }
 
 /* The editions named by PATH arguments of `check`: ids into sel, their directory into *dir. */
@@ -528,9 +669,13 @@ static int cmd_check(const cli_opts *o)
 		if (!project_find(p, sel[i]) && p->dir)
 			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "io",
 				    "no edition '%s' in '%s'", sel[i], dir);
+	edition **list = xcalloc(p->n_editions + 1, sizeof *list);
+	size_t n_list = 0;
 	for (size_t i = 0; p->dir && i < p->n_editions; i++)
 		if (is_selected(p->editions[i], sel, n_sel))
-			check_one(p, p->editions[i], schemas);
+			list[n_list++] = p->editions[i];
+	check_all(p, list, n_list, schemas);
+	free(list);
 	if (n_sel)
 		keep_selected_diagnostics(o, p, sel, n_sel);
 	/* Emit in memory too, so that check finds everything build would. */
@@ -563,8 +708,8 @@ static int cmd_build(const cli_opts *o)
 	char sbuf[PATH_MAX + 16];
 	const char *schemas = schema_dir(o, sbuf, sizeof(sbuf));
 	project *p = load_project(o, o->args[0], o->werror);
-	for (size_t i = 0; p->dir && i < p->n_editions; i++)
-		check_one(p, p->editions[i], schemas);
+	if (p->dir)
+		check_all(p, p->editions, p->n_editions, schemas);
 	if (p->dir && !diag_errors(p->diag))
 		TIMED(T_EMIT, emit_build(p, o->output, o->sign_key ? sk : NULL, o->quiet ? NULL : stderr));
 	sodium_memzero(sk, sizeof(sk));

@@ -50,6 +50,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,8 +79,7 @@ typedef struct schema_set {
 	size_t n_components;
 	struct global_entry *globals;        /* every top-level declaration, sorted */
 	size_t n_globals;
-	struct memo_entry *memo;             /* answers of type_child and type_is_list */
-	size_t memo_cap, memo_n;
+	unsigned generation;        /* bumped on release: older memo answers are stale */
 } schema_set;
 
 typedef struct memo_entry {
@@ -88,6 +88,14 @@ typedef struct memo_entry {
 	char *name;                 /* owned; NULL marks a free slot */
 	const xmlNode *result;
 } memo_entry;
+
+/* The answers of type_child and type_is_list, one table per thread (no locking). */
+typedef struct memo_tab {
+	memo_entry *slot;
+	size_t cap, n;
+	unsigned generation;        /* of the schema the answers are about */
+	struct memo_tab *next;      /* in memo_tabs */
+} memo_tab;
 
 #define MEMO_IS_LIST 2
 #define MEMO_MAX 100000         /* past this, answers are computed, not kept */
@@ -99,6 +107,17 @@ typedef struct global_entry {
 } global_entry;
 
 static schema_set cache;
+
+/*
+ * Threads. Editions may be validated on several threads at once: the schema is
+ * loaded (and cache.told written) under schema_lock, libxml2 only reads a
+ * compiled schema, and each thread keeps its own memo table. Every table is
+ * linked in memo_tabs (so none is lost) and freed when its thread ends.
+ */
+static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static pthread_key_t memo_key;
+static memo_tab *memo_tabs;
 
 static int streq(const char *a, const char *b)
 {
@@ -214,10 +233,9 @@ static void schema_release(schema_set *s)
 	free(s->dir);
 	free(s->error);
 	free(s->globals);
-	for (size_t i = 0; i < s->memo_cap; i++)
-		free(s->memo[i].name);
-	free(s->memo);
+	unsigned generation = s->generation + 1;
 	memset(s, 0, sizeof *s);
+	s->generation = generation;
 }
 
 static void collect_components(schema_set *s);
@@ -318,36 +336,88 @@ static size_t memo_hash(const xmlNode *type, int kind, const char *name)
 	return h;
 }
 
-/* The slot for a question: its answer when e->name is set, else where to put it. */
-static memo_entry *memo_slot(const xmlNode *type, int kind, const char *name)
+static void memo_clear(memo_tab *t)
 {
-	if (!cache.memo_cap)
-		return NULL;
-	size_t i = memo_hash(type, kind, name) & (cache.memo_cap - 1);
-	while (cache.memo[i].name && !(cache.memo[i].type == type && cache.memo[i].kind == kind &&
-				       streq(cache.memo[i].name, name)))
-		i = (i + 1) & (cache.memo_cap - 1);
-	return &cache.memo[i];
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slot[i].name);
+	free(t->slot);
+	t->slot = NULL;
+	t->cap = t->n = 0;
 }
 
-static void memo_put(const xmlNode *type, int kind, const char *name, const xmlNode *result)
+static void memo_tab_free(void *arg)
 {
-	if (cache.memo_n >= MEMO_MAX)
+	memo_tab *t = arg;
+	pthread_mutex_lock(&schema_lock);
+	for (memo_tab **at = &memo_tabs; *at; at = &(*at)->next)
+		if (*at == t) {
+			*at = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&schema_lock);
+	memo_clear(t);
+	free(t);
+}
+
+static void memo_key_create(void)
+{
+	if (pthread_key_create(&memo_key, memo_tab_free))
+		abort();
+}
+
+/* The calling thread's table, emptied when the schema changed since it was filled. */
+static memo_tab *memo_current(void)
+{
+	pthread_once(&memo_once, memo_key_create);
+	memo_tab *t = pthread_getspecific(memo_key);
+	if (!t) {
+		t = xcalloc(1, sizeof *t);
+		pthread_mutex_lock(&schema_lock);
+		t->next = memo_tabs;
+		memo_tabs = t;
+		pthread_mutex_unlock(&schema_lock);
+		if (pthread_setspecific(memo_key, t))
+			abort();
+		t->generation = cache.generation;
+	}
+	if (t->generation != cache.generation) {
+		memo_clear(t);
+		t->generation = cache.generation;
+	}
+	return t;
+}
+
+/* The slot for a question: its answer when e->name is set, else where to put it. */
+static memo_entry *memo_slot(memo_tab *t, const xmlNode *type, int kind, const char *name)
+{
+	if (!t->cap)
+		return NULL;
+	size_t i = memo_hash(type, kind, name) & (t->cap - 1);
+	while (t->slot[i].name && !(t->slot[i].type == type && t->slot[i].kind == kind &&
+				    streq(t->slot[i].name, name)))
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+static void memo_put(memo_tab *t, const xmlNode *type, int kind, const char *name,
+		     const xmlNode *result)
+{
+	if (t->n >= MEMO_MAX)
 		return;
-	if (2 * (cache.memo_n + 1) > cache.memo_cap) {
-		memo_entry *old = cache.memo;
-		size_t old_cap = cache.memo_cap;
-		cache.memo_cap = old_cap ? 2 * old_cap : 256;
-		cache.memo = xcalloc(cache.memo_cap, sizeof *cache.memo);
+	if (2 * (t->n + 1) > t->cap) {
+		memo_entry *old = t->slot;
+		size_t old_cap = t->cap;
+		t->cap = old_cap ? 2 * old_cap : 256;
+		t->slot = xcalloc(t->cap, sizeof *t->slot);
 		for (size_t i = 0; i < old_cap; i++)
 			if (old[i].name)
-				*memo_slot(old[i].type, old[i].kind, old[i].name) = old[i];
+				*memo_slot(t, old[i].type, old[i].kind, old[i].name) = old[i];
 		free(old);
 	}
-	memo_entry *e = memo_slot(type, kind, name);
+	memo_entry *e = memo_slot(t, type, kind, name);
 	if (!e->name) {
 		*e = (memo_entry){ type, kind, xstrdup(name), result };
-		cache.memo_n++;
+		t->n++;
 	}
 }
 
@@ -364,12 +434,13 @@ static const xmlNode *type_child(const xmlNode *type, xsd_kind kind, const char 
 {
 	if (!type || !is_xs(type, "complexType"))
 		return NULL;
-	memo_entry *m = memo_slot(type, kind, name);
+	memo_tab *t = memo_current();
+	memo_entry *m = memo_slot(t, type, kind, name);
 	if (m && m->name)
 		return m->result;
 	xsd_walk w = { .visit = visit_find, .want_kind = kind, .want = name };
 	walk_content(&w, type, 0, 0);
-	memo_put(type, kind, name, w.found);
+	memo_put(t, type, kind, name, w.found);
 	return w.found;
 }
 
@@ -449,12 +520,13 @@ static int type_is_list(const xmlNode *type)
 {
 	if (!type || !is_xs(type, "complexType"))
 		return 0;
-	memo_entry *m = memo_slot(type, MEMO_IS_LIST, "");
+	memo_tab *t = memo_current();
+	memo_entry *m = memo_slot(t, type, MEMO_IS_LIST, "");
 	if (m && m->name)
 		return m->result != NULL;
 	xsd_walk w = { .visit = visit_attribute };
 	int list = !walk_content(&w, type, 0, 0) && !type_child(type, XSD_ELEMENT, "entry");
-	memo_put(type, MEMO_IS_LIST, "", list ? type : NULL);
+	memo_put(t, type, MEMO_IS_LIST, "", list ? type : NULL);
 	return list;
 }
 
@@ -1324,14 +1396,17 @@ int validate_edition(project *p, const edition *e, const char *schema_dir)
 	const node *root = e->resolved;
 	if (!root)
 		return 0;           /* resolution failed and said why */
+	pthread_mutex_lock(&schema_lock);
 	const schema_set *s = schema_get(schema_dir ? schema_dir : "schemas");
 	if (s->error) {
 		if (cache.told != p->diag)      /* once per run, not once per edition */
 			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s",
 				    s->error);
 		cache.told = p->diag;
+		pthread_mutex_unlock(&schema_lock);
 		return 1;
 	}
+	pthread_mutex_unlock(&schema_lock);
 	vctx v = { .p = p, .e = e };
 	if (root->kind != NODE_MAP) {
 		add(&v, root->pos, NULL, "schema-type", "an edition must be a map of keys, found %s",
