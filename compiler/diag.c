@@ -38,6 +38,8 @@ typedef struct diag_entry {
 	char *msg;
 	diag_note_entry *notes;
 	size_t n_notes;
+	unsigned long hash;         /* of severity, position, code and message */
+	int duplicate;              /* same as an earlier entry: counted and printed once */
 } diag_entry;
 
 typedef struct diag_source {
@@ -150,6 +152,43 @@ static src_pos pos_copy(src_pos pos)
 	return c;
 }
 
+static int same_pos(src_pos a, src_pos b)
+{
+	if (a.line != b.line || a.col != b.col)
+		return 0;
+	if (!a.file || !b.file)
+		return a.file == b.file;
+	return strcmp(a.file, b.file) == 0;
+}
+
+static unsigned long entry_hash(const diag_entry *e)
+{
+	unsigned long h = 5381u * 33u + (unsigned long)e->sev;
+	const char *parts[] = { e->pos.file ? e->pos.file : "", e->code, e->msg };
+	for (size_t i = 0; i < 3; i++)
+		for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++)
+			h = h * 33u + *p;
+	return h * 33u + (unsigned long)e->pos.line * 7919u + (unsigned long)e->pos.col;
+}
+
+/*
+ * An error in a base is found once for every edition that inherits it; the
+ * product owner needs to read it once. An entry equal to an earlier one
+ * (severity, position, code, message) is kept, so that notes attach to it as
+ * usual, but it is neither counted nor printed.
+ */
+static int is_duplicate(const diag_ctx *d, const diag_entry *e)
+{
+	for (size_t i = 0; i + 1 < d->n; i++) {
+		const diag_entry *o = &d->entries[i];
+		if (o->hash == e->hash && o->sev == e->sev && !o->duplicate &&
+		    same_pos(o->pos, e->pos) && strcmp(o->code, e->code) == 0 &&
+		    strcmp(o->msg, e->msg) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	strbuf sb = STRBUF_INIT;
@@ -182,6 +221,10 @@ void diag_report(diag_ctx *d, diag_severity sev, src_pos pos, const char *code,
 	va_start(ap, fmt);
 	e->msg = vformat(fmt, ap);
 	va_end(ap);
+	e->hash = entry_hash(e);
+	e->duplicate = is_duplicate(d, e);
+	if (e->duplicate)
+		return;
 	if (sev == DIAG_ERROR)
 		d->n_errors++;
 	else
@@ -585,7 +628,8 @@ static void print_json(const diag_ctx *d, FILE *out)
 	json_t *root = json_object();
 	json_t *list = json_array();
 	for (size_t i = 0; i < d->n; i++)
-		json_array_append_new(list, json_entry(d, &d->entries[i]));
+		if (!d->entries[i].duplicate)
+			json_array_append_new(list, json_entry(d, &d->entries[i]));
 	json_object_set_new(root, "diagnostics", list);
 	json_object_set_new(root, "errors", json_integer(diag_errors(d)));
 	json_object_set_new(root, "warnings", json_integer(diag_warnings(d)));
@@ -605,6 +649,7 @@ void diag_print(const diag_ctx *d, FILE *out, diag_format fmt, int color)
 		return;
 	}
 	for (size_t i = 0; i < d->n; i++)
-		print_entry(d, out, &d->entries[i], color);
+		if (!d->entries[i].duplicate)
+			print_entry(d, out, &d->entries[i], color);
 	print_summary(out, diag_errors(d), diag_warnings(d));
 }

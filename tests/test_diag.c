@@ -242,6 +242,38 @@ START_TEST(test_note_origin)
 }
 END_TEST
 
+/* An error in a base is found once per inheriting edition; it is printed once. */
+START_TEST(test_identical_reports_print_once)
+{
+	diag_ctx *d = diag_new();
+	src_pos at = { "editions/base/personal.yaml", 21, 11 };
+	src_pos other = { "editions/base/personal.yaml", 22, 11 };
+	for (int i = 0; i < 4; i++) {
+		diag_report(d, DIAG_ERROR, at, "schema-range", "'radius' must be between 0 and 24");
+		diag_note(d, (src_pos){ 0 }, "seen %d", i);
+	}
+	diag_report(d, DIAG_ERROR, other, "schema-range", "'radius' must be between 0 and 24");
+	diag_report(d, DIAG_WARNING, at, "schema-range", "'radius' must be between 0 and 24");
+	ck_assert_int_eq(diag_errors(d), 2);
+	ck_assert_int_eq(diag_warnings(d), 1);
+	char *out = render(d, DIAG_TEXT, 0);
+	ck_assert_str_eq(out,
+		"editions/base/personal.yaml:21:11: error: 'radius' must be between 0 and 24 [schema-range]\n"
+		"note: seen 0\n"
+		"editions/base/personal.yaml:22:11: error: 'radius' must be between 0 and 24 [schema-range]\n"
+		"editions/base/personal.yaml:21:11: warning: 'radius' must be between 0 and 24 [schema-range]\n"
+		"1 warning and 2 errors generated.\n");
+	free(out);
+	char *js = render(d, DIAG_JSON, 0);
+	json_t *root = json_loads(js, 0, NULL);
+	ck_assert_ptr_nonnull(root);
+	ck_assert_int_eq((int)json_array_size(json_object_get(root, "diagnostics")), 3);
+	json_decref(root);
+	free(js);
+	diag_free(d);
+}
+END_TEST
+
 START_TEST(test_note_without_diagnostic_is_dropped)
 {
 	diag_ctx *d = diag_new();
@@ -271,6 +303,7 @@ Suite *suite_diag(void)
 	tcase_add_test(tc, test_suggest);
 	tcase_add_test(tc, test_note_origin);
 	tcase_add_test(tc, test_note_without_diagnostic_is_dropped);
+	tcase_add_test(tc, test_identical_reports_print_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
