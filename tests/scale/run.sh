@@ -59,13 +59,17 @@ expect() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
 
 USED_PORTS=" "
-# A port nobody listens on (and not handed out before in this run).
+# A port below the kernel's ephemeral range (outgoing connections cannot
+# take it meanwhile) that no socket uses and that was not handed out before.
 free_port() {
-	local p
+	local p low
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	[ "$low" -gt 12000 ] || low=32768
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		case $USED_PORTS in *" $p "*) continue ;; esac
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] &&
+		   ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			USED_PORTS="$USED_PORTS$p "
 			echo "$p"
 			return 0
