@@ -264,14 +264,34 @@ static void api_flow(req *r, const rt_edition *ed, const char *flow)
 
 /* --- entry ----------------------------------------------------------------------------- */
 
+/* Copies the next non-empty '/'-free segment of *p into out (n bytes at most with its NUL). */
+static int take_segment(const char **p, char *out, size_t n)
+{
+	size_t len = strcspn(*p, "/");
+
+	if (len == 0 || len >= n)
+		return 0;
+	memcpy(out, *p, len);
+	out[len] = '\0';
+	*p += len;
+	return 1;
+}
+
+/* "<edition>/<kind>/<name>" (after "/api/v1/"): exactly three non-empty segments. */
+static int split_api_path(const char *p, char *ed, size_t ed_n, char *kind, size_t kind_n,
+			  char *name, size_t name_n)
+{
+	return take_segment(&p, ed, ed_n) && *p++ == '/' && take_segment(&p, kind, kind_n) &&
+	       *p++ == '/' && take_segment(&p, name, name_n) && *p == '\0';
+}
+
 void app_api(req *r, const char *method, const char *path)
 {
 	char ed_id[64], kind[16], name[128];
 	const rt_edition *ed;
-	int n = 0;
 
-	if (sscanf(path, "/api/v1/%63[^/]/%15[^/]/%127[^/]%n", ed_id, kind, name, &n) != 3 ||
-	    path[n] != '\0' || !(ed = registry_find(r->reg, ed_id))) {
+	if (!split_api_path(path + 8, ed_id, sizeof ed_id, kind, sizeof kind, name, sizeof name) ||
+	    !(ed = registry_find(r->reg, ed_id))) {
 		app_set_route(r, "", "api");
 		api_error(r, 404, "not_found", NULL);
 		return;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "strbuf.h"
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_fp;           /* NULL: stderr */
 static int log_owned;          /* log_fp was opened here */
@@ -64,6 +66,16 @@ static void format_ts(char *out, size_t n)
 		 ts.tv_nsec / 1000000);
 }
 
+/* One whole line (with its newline) in one write, flushed. */
+static void write_line(const char *text, size_t len)
+{
+	pthread_mutex_lock(&log_lock);
+	FILE *fp = log_fp ? log_fp : stderr;
+	fwrite(text, 1, len, fp);
+	fflush(fp);
+	pthread_mutex_unlock(&log_lock);
+}
+
 /* A new line object whose first key is the time stamp. */
 static json_t *line_new(void)
 {
@@ -84,12 +96,11 @@ static void emit(json_t *obj)
 	json_decref(obj);
 	if (!line)
 		return;
-	pthread_mutex_lock(&log_lock);
-	FILE *fp = log_fp ? log_fp : stderr;
-	fputs(line, fp);
-	fputc('\n', fp);
-	fflush(fp);
-	pthread_mutex_unlock(&log_lock);
+	strbuf sb = STRBUF_INIT;
+	strbuf_adds(&sb, line);
+	strbuf_addc(&sb, '\n');
+	write_line(sb.buf, sb.len);
+	strbuf_release(&sb);
 	free(line);
 }
 
@@ -153,19 +164,58 @@ void log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A JSON string. The fields of an access line are nearly always plain ASCII
+ * (hex ids, route ids, paths): those are copied as they are; anything else
+ * goes through jansson, which escapes it (and replaces bytes that are not
+ * UTF-8, see safe_string).
+ */
+static void add_json_string(strbuf *sb, const char *s)
+{
+	const unsigned char *p;
+	json_t *v;
+	char *text;
+
+	for (p = (const unsigned char *)(s ? s : ""); *p; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			break;
+	if (!*p) {
+		strbuf_addc(sb, '"');
+		strbuf_adds(sb, s ? s : "");
+		strbuf_addc(sb, '"');
+		return;
+	}
+	v = safe_string(s);
+	text = json_dumps(v, JSON_ENCODE_ANY);
+	strbuf_adds(sb, text ? text : "\"\"");
+	free(text);
+	json_decref(v);
+}
+
+/* Built by hand from escaped parts: this runs once per request. */
 void log_access(const log_access_entry *e)
 {
-	json_t *obj = line_new();
+	strbuf line = STRBUF_INIT;
+	char ts[96];
 
-	json_object_set_new(obj, "id", safe_string(e->id));
-	json_object_set_new(obj, "method", safe_string(e->method));
-	json_object_set_new(obj, "path", safe_string(e->path));
-	json_object_set_new(obj, "status", json_integer(e->status));
-	json_object_set_new(obj, "edition", safe_string(e->edition));
-	json_object_set_new(obj, "route", safe_string(e->route));
-	json_object_set_new(obj, "ms", json_real(e->ms));
-	json_object_set_new(obj, "bytes", json_integer((json_int_t)e->bytes));
-	if (e->client)
-		json_object_set_new(obj, "client", safe_string(e->client));
-	emit(obj);
+	format_ts(ts, sizeof ts);
+	strbuf_grow(&line, 256);
+	strbuf_addf(&line, "{\"ts\":\"%s\",\"id\":", ts);
+	add_json_string(&line, e->id);
+	strbuf_adds(&line, ",\"method\":");
+	add_json_string(&line, e->method);
+	strbuf_adds(&line, ",\"path\":");
+	add_json_string(&line, e->path);
+	strbuf_addf(&line, ",\"status\":%d,\"edition\":", e->status);
+	add_json_string(&line, e->edition);
+	strbuf_adds(&line, ",\"route\":");
+	add_json_string(&line, e->route);
+	strbuf_addf(&line, ",\"ms\":%.3f,\"bytes\":%zu", e->ms, e->bytes);
+	if (e->client) {
+		strbuf_adds(&line, ",\"client\":");
+		add_json_string(&line, e->client);
+	}
+	strbuf_adds(&line, "}\n");
+	write_line(line.buf, line.len);
+	strbuf_release(&line);
 }

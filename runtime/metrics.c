@@ -51,7 +51,8 @@ static void add_label(strbuf *sb, const char *name, const char *value)
 {
 	if (sb->len)
 		strbuf_addc(sb, ',');
-	strbuf_addf(sb, "%s=\"", name);
+	strbuf_adds(sb, name);
+	strbuf_adds(sb, "=\"");
 	for (const char *p = value ? value : ""; *p; p++) {
 		if (*p == '\\' || *p == '"')
 			strbuf_addc(sb, '\\');
@@ -95,7 +96,15 @@ void metrics_request(const char *edition, const char *route, int status, double 
 	char st[16];
 	size_t i;
 
-	snprintf(st, sizeof st, "%d", status);
+	if (status >= 100 && status <= 999) {
+		st[0] = (char)('0' + status / 100);
+		st[1] = (char)('0' + status / 10 % 10);
+		st[2] = (char)('0' + status % 10);
+		st[3] = '\0';
+	} else {
+		snprintf(st, sizeof st, "%d", status);
+	}
+	strbuf_grow(&labels, 96);
 	add_label(&labels, "edition", edition);
 	add_label(&labels, "route", route);
 	add_label(&labels, "status", st);
