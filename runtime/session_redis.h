@@ -32,7 +32,7 @@ typedef struct session_redis_url {  /* public */
 typedef struct session_redis_config {   /* public; zeros take the defaults */
 	const char *url;            /* redis://HOST[:PORT][/DB], required */
 	const char *prefix;         /* key prefix, default "obe:" */
-	int idle_s;                 /* TTL of a new session before the first read, default 900 */
+	int idle_s;                 /* TTL when a put names none (the manager always does), default 900 */
 	int connect_ms;             /* 50 */
 	int command_ms;             /* 100 */
 	int retry_ms;               /* 500: how often a degraded store tries Redis again */

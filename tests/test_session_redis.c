@@ -9,6 +9,8 @@
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,18 +42,26 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * A free port below the kernel's ephemeral range: while Redis is down, the
+ * store's own outgoing connections must not take the port Redis comes back on.
+ */
 static int free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	for (int i = 0; i < 500; i++) {
+		int port = 10000 + (int)(rand_r(&seed) % 22000);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0), free = fd >= 0 &&
+			bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (free)
+			return port;
+	}
+	return -1;
 }
 
 static redisContext *direct(void)
@@ -485,6 +495,107 @@ START_TEST(test_starts_degraded_without_redis)
 }
 END_TEST
 
+/* --- threads ---------------------------------------------------------------------------- */
+
+#define N_WORKERS 4
+#define PER_WORKER 8
+
+typedef struct worker {
+	session_mgr *m;
+	pthread_t thread;
+	session mine[PER_WORKER];
+	atomic_int *stop;
+	atomic_long rounds;
+	long lost;                  /* a get of a live session that failed */
+	char made[SESSION_TOKEN_LEN + 1];   /* a session made after the outage began */
+	atomic_int *outage;
+} worker;
+
+/* Reads and writes its own sessions until told to stop; makes one new session during the outage. */
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+
+	while (!atomic_load(w->stop)) {
+		for (int i = 0; i < PER_WORKER; i++) {
+			session got;
+			if (session_get(w->m, w->mine[i].id, &got) < 0) {
+				w->lost++;
+				continue;
+			}
+			session_set_flash(&got, i % 2 ? "{\"n\":1}" : NULL);
+			session_save(w->m, &got);
+			session_clear(&got);
+		}
+		if (atomic_load(w->outage) && !w->made[0]) {
+			session s;
+			session_new(w->m, &s);
+			snprintf(w->made, sizeof w->made, "%s", s.id);
+			session_clear(&s);
+		}
+		w->rounds++;
+	}
+	return NULL;
+}
+
+/* Waits until every worker has done at least n more rounds. */
+static void wait_rounds(worker *w, long n)
+{
+	long base[N_WORKERS];
+
+	for (int i = 0; i < N_WORKERS; i++)
+		base[i] = w[i].rounds;
+	for (int i = 0; i < N_WORKERS; i++)
+		while (atomic_load(&w[i].rounds) < base[i] + n)
+			sleep_ms(5);
+}
+
+START_TEST(test_threads_through_an_outage)
+{
+	session_mgr *m = open_mgr(50);
+	worker w[N_WORKERS];
+	atomic_int stop = 0, outage = 0;
+
+	memset(w, 0, sizeof w);
+	for (int i = 0; i < N_WORKERS; i++) {
+		w[i].m = m;
+		w[i].stop = &stop;
+		w[i].outage = &outage;
+		for (int j = 0; j < PER_WORKER; j++)
+			login(m, &w[i].mine[j]);
+		ck_assert_int_eq(pthread_create(&w[i].thread, NULL, worker_main, &w[i]), 0);
+	}
+	wait_rounds(w, 20);
+	redis_kill();
+	atomic_store(&outage, 1);
+	wait_rounds(w, 20);
+	ck_assert_int_eq(session_redis_degraded(), 1);
+	redis_start();
+	ck_assert(wait_recovered(m));
+	wait_rounds(w, 20);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < N_WORKERS; i++)
+		pthread_join(w[i].thread, NULL);
+
+	session_mgr *b = open_mgr(50);
+	for (int i = 0; i < N_WORKERS; i++) {
+		session got;
+		ck_assert_int_eq(w[i].lost, 0);
+		ck_assert_uint_eq(strlen(w[i].made), SESSION_TOKEN_LEN);
+		ck_assert_int_eq(session_get(b, w[i].made, &got), 0);
+		session_clear(&got);
+		for (int j = 0; j < PER_WORKER; j++) {
+			ck_assert_int_eq(session_get(b, w[i].mine[j].id, &got), 0);
+			ck_assert_int_eq(got.n_identities, 2);
+			session_clear(&got);
+			session_clear(&w[i].mine[j]);
+		}
+	}
+	session_mgr_free(b);
+	session_mgr_free(m);
+}
+END_TEST
+
 START_TEST(test_metrics_text)
 {
 	session_mgr *m = open_mgr(0);
@@ -522,6 +633,7 @@ Suite *suite_session_redis(void)
 	tcase_add_test(live, test_outage_local_then_written_back);
 	tcase_add_test(live, test_outage_idle_expiry_and_unknown);
 	tcase_add_test(live, test_starts_degraded_without_redis);
+	tcase_add_test(live, test_threads_through_an_outage);
 	tcase_add_test(live, test_metrics_text);
 	suite_add_tcase(s, live);
 	return s;
