@@ -58,6 +58,8 @@ const char *fuzz_tempdir(const char *tag)
 	if (n_temp_dirs == 4)
 		fuzz_die("too many temporary directories");
 	const char *tmp = getenv("TMPDIR");
+	if (!(tmp && *tmp) && access("/dev/shm", W_OK) == 0)
+		tmp = "/dev/shm";               /* the sandbox banks' SQLite files: no disk syncs */
 	char *d = temp_dirs[n_temp_dirs];
 	snprintf(d, sizeof temp_dirs[0], "%s/fuzz-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
 	if (!mkdtemp(d))

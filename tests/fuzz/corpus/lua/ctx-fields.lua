@@ -1,0 +1,1 @@
+return function(p, c) return { s = c.edition .. c.today .. c.segment, n = c.customer_id, a = c.tier } end
