@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "session_redis.h"
 
 static pthread_key_t runner_key;
 static pthread_once_t runner_once = PTHREAD_ONCE_INIT;
@@ -56,6 +57,11 @@ void app_set_reloader(app *a, app_reload_fn fn, void *cls)
 {
 	a->reload = fn;
 	a->reload_cls = cls;
+}
+
+void app_set_session_store(app *a, const char *name)
+{
+	a->store_name = name;
 }
 
 void app_free(app *a)
@@ -292,15 +298,18 @@ static void send_readyz(req *r)
 		const rt_edition *e = registry_at(r->reg, i);
 		json_array_append_new(eds, json_pack("{s:s, s:s}", "id", e->id, "version", e->version));
 	}
-	app_send_json(r, n ? 200 : 503, json_pack("{s:b, s:o, s:s, s:I}", "ready", n > 0,
-		"editions", eds, "session_store", "memory", "sessions_active",
-		(json_int_t)session_count(r->a->sessions)));
+	/* A degraded session store still serves (from its local copy): ready, and says so. */
+	app_send_json(r, n ? 200 : 503, json_pack("{s:b, s:o, s:s, s:b, s:I}", "ready", n > 0,
+		"editions", eds, "session_store", r->a->store_name ? r->a->store_name : "memory",
+		"session_store_degraded", session_redis_degraded(),
+		"sessions_active", (json_int_t)session_count(r->a->sessions)));
 }
 
 static void send_metrics(req *r)
 {
 	r->rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	metrics_render(&r->rs->body, session_count(r->a->sessions));
+	session_redis_metrics(&r->rs->body);      /* nothing unless a Redis store is open */
 }
 
 static void send_css(req *r, const char *css, size_t len)

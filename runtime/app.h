@@ -28,6 +28,9 @@ void app_free(app *a);
 typedef int (*app_reload_fn)(void *cls, strbuf *why);
 void app_set_reloader(app *a, app_reload_fn fn, void *cls);
 
+/* The session store's name for /readyz ("memory", "redis"); "memory" unless set. */
+void app_set_session_store(app *a, const char *name);
+
 /* An http_handler: cls is the app. */
 void app_handle(void *cls, http_request *rq, http_response *rs);
 

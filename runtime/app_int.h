@@ -19,6 +19,7 @@ struct app {
 	size_t flow_mem_cap;
 	app_reload_fn reload;
 	void *reload_cls;
+	const char *store_name;
 };
 
 typedef struct req {

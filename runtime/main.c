@@ -28,12 +28,13 @@
 #include "metrics.h"
 #include "registry.h"
 #include "session.h"
+#include "session_redis.h"
 
 #define EDITIOND_VERSION "0.1.0"
 #define DRAIN_MS 10000
 
 typedef struct options {
-	const char *packs, *listen, *data, *trust_key, *log;
+	const char *packs, *listen, *data, *trust_key, *log, *store;
 	http_config http;
 	session_config sessions;
 	int have_trust_key;
@@ -56,6 +57,8 @@ static void usage(FILE *fp)
 		"  --request-timeout S    deadline for a whole request, decimals allowed (default 30)\n"
 		"  --max-conns N          connections in all (default 1024)\n"
 		"  --max-conns-per-ip N   connections from one address (default 128)\n"
+		"  --sessions STORE       'memory' (default) or redis://HOST[:PORT][/DB], shared by\n"
+		"                         every instance; when Redis is down sessions go on locally\n"
 		"  --session-idle S       log a customer out after S idle seconds (default 900)\n"
 		"  --cookie-secure        mark the session cookie Secure (when served over TLS)\n"
 		"  --trust-forwarded      behind a local proxy: the client address is the last\n"
@@ -142,6 +145,7 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "request-timeout", 1, NULL, 't' }, { "max-conns", 1, NULL, 'c' },
 		{ "max-conns-per-ip", 1, NULL, 'p' }, { "session-idle", 1, NULL, 's' },
 		{ "cookie-secure", 0, NULL, 'S' }, { "trust-forwarded", 0, NULL, 'F' },
+		{ "sessions", 1, NULL, 'R' },
 		{ "help", 0, NULL, 'h' },
 		{ "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	int opt;
@@ -156,6 +160,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'L': o->log = optarg; break;
 		case 'S': o->sessions.cookie_secure = 1; break;
 		case 'F': o->http.trust_forwarded = 1; break;
+		case 'R': o->store = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("editiond %s\n", EDITIOND_VERSION); return 1;
 		case '?': return misuse("unknown option or missing value: '%s'", argv[optind - 1]);
@@ -170,6 +175,16 @@ static int parse_options(int argc, char **argv, options *o)
 		return misuse("%s", "missing --packs DIR");
 	if (parse_listen(o) < 0)
 		return misuse("bad --listen '%s' (want HOST:PORT)", o->listen);
+	if (o->store && strcmp(o->store, "memory")) {
+		session_redis_url u;
+		strbuf err = STRBUF_INIT;
+		int bad = session_redis_parse_url(o->store, &u, &err) < 0;
+		if (bad)
+			misuse("bad --sessions '%s': %s", o->store, err.buf);
+		strbuf_release(&err);
+		if (bad)
+			return 2;
+	}
 	return 0;
 }
 
@@ -237,6 +252,7 @@ static int load_packs(const options *o, int initial, strbuf *why)
 typedef struct server {
 	bank *bank;
 	session_mgr *sessions;
+	const char *store_name;
 	app *app;
 	http_server *http;
 } server;
@@ -247,6 +263,30 @@ static int admin_reload(void *cls, strbuf *why)
 
 	log_info("reload requested over http: loading packs from '%s'", o->packs);
 	return load_packs(o, 0, why);
+}
+
+/* The session manager on the chosen store. An unreachable Redis is no error: it starts degraded. */
+static int open_sessions(options *o, server *s)
+{
+	const session_store_ops *ops;
+	void *impl;
+	strbuf err = STRBUF_INIT;
+
+	if (!o->store || !strcmp(o->store, "memory")) {
+		s->sessions = session_mgr_new(&o->sessions);
+		s->store_name = "memory";
+		return 0;
+	}
+	if (session_redis_open(o->store, NULL, &ops, &impl, &err) < 0) {
+		fprintf(stderr, "editiond: cannot use session store '%s': %s\n", o->store, err.buf);
+		strbuf_release(&err);
+		return -1;
+	}
+	s->sessions = session_mgr_new_store(&o->sessions, ops, impl);
+	s->store_name = "redis";
+	log_info("sessions in '%s'%s", o->store, session_redis_degraded() ? " (not answering yet: degraded)" : "");
+	strbuf_release(&err);
+	return 0;
 }
 
 static int start(options *o, server *s)
@@ -264,8 +304,10 @@ static int start(options *o, server *s)
 		strbuf_release(&err);
 		return -1;
 	}
-	s->sessions = session_mgr_new(&o->sessions);
+	if (open_sessions(o, s) < 0)
+		return -1;
 	s->app = app_new(s->bank, s->sessions, 0);
+	app_set_session_store(s->app, s->store_name);
 	app_set_reloader(s->app, admin_reload, o);
 	if (http_start(&o->http, app_handle, s->app, &s->http, &err) < 0) {
 		fprintf(stderr, "editiond: %s\n", err.buf);

@@ -52,7 +52,7 @@ typedef struct session {            /* public: a copy; release with session_clea
 	char *flash;                /* one-shot result of the last POST (JSON text), owned, or NULL */
 	char pinned_edition[32];    /* gray release: the version a session started with */
 	char pinned_version[16];
-	long long created, last_seen;   /* seconds of the manager's clock */
+	long long created, last_seen;   /* seconds of the manager's clock (Unix time) */
 } session;
 
 /* Failed logins of one key ("user:zhangwei", "ip:127.0.0.1"). */
@@ -87,7 +87,7 @@ typedef struct session_config {     /* public; zeros take the defaults */
 	int window_s;               /* ... within 900 s lock it ... */
 	int lock_s;                 /* ... for 900 s */
 	int cookie_secure;          /* add "; Secure" (behind TLS) */
-	long long (*now)(void);     /* clock in seconds; NULL: the real one */
+	long long (*now)(void);     /* clock in seconds; NULL: Unix time */
 } session_config;
 
 typedef struct session_mgr session_mgr;
