@@ -24,7 +24,7 @@ if ! "$EDITIOND" --help 2>&1 | grep -q -- --sessions; then
 fi
 
 TMP=$(mktemp -d /tmp/editiond-scale.XXXXXX)
-REDIS_PID="" A_PID="" B_PID="" NGINX_PID="" LOAD_PID=""
+REDIS_PID="" A_PID="" B_PID="" NGINX_PID="" STICKY_PID="" LOAD_PID=""
 PASS=0
 FAIL=0
 # The leak checker would turn a sanitised build's exit status non-zero for
@@ -45,6 +45,7 @@ stop() {
 cleanup() {
 	stop "$LOAD_PID"
 	stop "$NGINX_PID"
+	stop "$STICKY_PID"
 	stop "$A_PID"
 	stop "$B_PID"
 	stop "$REDIS_PID"
@@ -139,9 +140,11 @@ start_editiond() {   # NAME PORT: sets LAST_PID
 	wait_http "http://127.0.0.1:$2/healthz"
 }
 
-# The shipped nginx.conf with loopback ports and every path in $TMP/nginx.
+# nginx_config DIR PORT [sticky]: the shipped nginx.conf with loopback ports
+# and every path in DIR; "sticky" turns on its optional session affinity line.
 nginx_config() {
-	local dir=$TMP/nginx temps="" t
+	local dir=$1 port=$2 affinity="" temps="" t
+	[ "${3:-}" = sticky ] && affinity='s|#[[:space:]]*\(hash \$binary_remote_addr\)|\1|'
 	mkdir -p "$dir"
 	for t in client_body proxy fastcgi uwsgi scgi; do
 		temps="$temps ${t}_temp_path $dir/$t;"
@@ -154,8 +157,15 @@ nginx_config() {
 		    -e "s|access_log /var/log/nginx/editiond.access.log;|access_log $dir/access.log;$temps|" \
 		    -e "s|server 127.0.0.1:8081 |server 127.0.0.1:$AP |" \
 		    -e "s|server 127.0.0.1:8082 |server 127.0.0.1:$BP |" \
-		    -e "s|listen 80;|listen 127.0.0.1:$NP;|" "$ROOT/runtime/deploy/nginx.conf"
+		    -e "s|listen 80;|listen 127.0.0.1:$port;|" -e "$affinity" "$ROOT/runtime/deploy/nginx.conf"
 	} >"$dir/nginx.conf"
+}
+
+# start_nginx DIR: in the background, sets LAST_PID; 0 once it accepts the config.
+start_nginx() {
+	"$NGINX" -t -p "$1" -c "$1/nginx.conf" -e "$1/error.log" >"$1/t.out" 2>&1 || return 1
+	"$NGINX" -p "$1" -c "$1/nginx.conf" -e "$1/error.log" >"$1/out" 2>&1 &
+	LAST_PID=$!
 }
 
 # --- set-up ----------------------------------------------------------------------------
@@ -175,25 +185,27 @@ if ! ${CC:-gcc} -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra "$HERE/load.c" -o "$
 	finish
 fi
 
-RP=$(free_port) AP=$(free_port) BP=$(free_port) NP=$(free_port)
-A=http://127.0.0.1:$AP B=http://127.0.0.1:$BP N=http://127.0.0.1:$NP
+RP=$(free_port) AP=$(free_port) BP=$(free_port) NP=$(free_port) SP=$(free_port)
+A=http://127.0.0.1:$AP B=http://127.0.0.1:$BP N=http://127.0.0.1:$NP S=http://127.0.0.1:$SP
 expect "redis-server starts on port $RP" 'start_redis'
 start_editiond a "$AP"; rc=$?; A_PID=$LAST_PID
 expect "instance A serves on port $AP" '[ $rc -eq 0 ]' "$(tail -3 "$TMP/a.out")"
 start_editiond b "$BP"; rc=$?; B_PID=$LAST_PID
 expect "instance B serves on port $BP" '[ $rc -eq 0 ]' "$(tail -3 "$TMP/b.out")"
-nginx_config
+nginx_config "$TMP/nginx" "$NP"
+nginx_config "$TMP/sticky" "$SP" sticky
+expect "the affinity line can be turned on" 'grep -q "^[[:space:]]*hash \$binary_remote_addr" "$TMP/sticky/nginx.conf"'
 for line in "user $(id -un)" "pid $TMP" "error_log $TMP" "access_log $TMP" "127.0.0.1:$AP " \
-	    "127.0.0.1:$BP " "listen 127.0.0.1:$NP;"; do
+	    "127.0.0.1:$BP " "listen 127.0.0.1:$NP;" "keepalive 32;"; do
 	grep -qF -- "$line" "$TMP/nginx/nginx.conf" || bad "runtime/deploy/nginx.conf has its usual shape" \
 		"no '$line' after substitution"
 done
-"$NGINX" -t -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx-t.out" 2>&1
-rc=$?
-expect "nginx accepts the shipped config" '[ $rc -eq 0 ]' "$(cat "$TMP/nginx-t.out")"
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" >"$TMP/nginx.out" 2>&1 &
-NGINX_PID=$!
-expect "nginx serves on port $NP" 'wait_http "$N/healthz"' "$(cat "$TMP/nginx.out" "$TMP/nginx/error.log" 2>/dev/null | tail -3)"
+start_nginx "$TMP/nginx"; rc=$?; NGINX_PID=$LAST_PID
+expect "nginx accepts the shipped config" '[ $rc -eq 0 ]' "$(cat "$TMP/nginx/t.out")"
+expect "nginx serves on port $NP" 'wait_http "$N/healthz"' "$(cat "$TMP/nginx/out" "$TMP/nginx/error.log" 2>/dev/null | tail -3)"
+start_nginx "$TMP/sticky"; rc=$?; STICKY_PID=$LAST_PID
+expect "nginx accepts it with affinity" '[ $rc -eq 0 ]' "$(cat "$TMP/sticky/t.out")"
+expect "and serves on port $SP" 'wait_http "$S/healthz"' "$(tail -3 "$TMP/sticky/error.log" 2>/dev/null)"
 [ "$FAIL" -eq 0 ] || finish
 
 # --- one session, every instance -----------------------------------------------------
@@ -247,6 +259,11 @@ sleep 1
 read -r st T3 ED3 <<<"$(api_login "$A" lina)"
 expect "login on A while Redis is down" '[ "$st" = 200 ] && [ ${#T3} -eq 64 ]' "status $st"
 expect "that session works on A" '[ "$(status "$A" "/api/v1/$ED3/data/home" "$T3")" = 200 ]'
+read -r st T4 ED4 <<<"$(api_login "$S" wangfang)"
+codes=""
+for _ in 1 2 3 4 5 6; do codes="$codes$(status "$S" "/api/v1/$ED4/data/home" "$T4") "; done
+expect "with address affinity, a login through nginx during the outage goes on through it" \
+	'[ "$st" = 200 ] && [ "$codes" = "200 200 200 200 200 200 " ]' "login $st, then $codes"
 expect "A reports itself degraded" 'wait_metric "$A" session_store_degraded 1'
 expect "B reports itself degraded" 'wait_metric "$B" session_store_degraded 1'
 expect "readiness stays up while degraded" '[ "$(curl -s -o /dev/null -w %{http_code} "$A/readyz")" = 200 ]'
@@ -261,6 +278,8 @@ expect "no request failed under load ($(head -1 "$TMP/load.out"))" '[ $rc -eq 0 
 expect "the session made during the outage is on B now" \
 	'[ "$(status "$B" "/api/v1/$ED3/data/home" "$T3")" = 200 ]'
 expect "and through nginx" '[ "$(status "$N" "/api/v1/$ED3/data/home" "$T3")" = 200 ]'
+expect "the one made through nginx with affinity is on both instances" \
+	'[ "$(status "$A" "/api/v1/$ED4/data/home" "$T4")" = 200 ] && [ "$(status "$B" "/api/v1/$ED4/data/home" "$T4")" = 200 ]'
 lost=0
 while read -r tok ed; do
 	for base in "$A" "$B"; do
