@@ -24,16 +24,14 @@
  * lockout counts are per instance during an outage; when two instances change
  * one session during an outage, the last write back wins.
  *
- * The manager's clock (monotonic seconds by default) is converted to Unix
- * seconds in the records, with one offset per process, so instances on
- * several machines agree on times.
+ * Times in the records are the manager's clock as they are: Unix seconds, so
+ * instances on several machines agree on them.
  */
 #include "session_redis.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -112,32 +110,6 @@ static long long mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long unix_offset;
-static pthread_once_t offset_once = PTHREAD_ONCE_INIT;
-
-/* Unix time minus monotonic time, rounded once per process. */
-static void offset_init(void)
-{
-	struct timespec w, m;
-
-	clock_gettime(CLOCK_REALTIME, &w);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	unix_offset = llround((double)(w.tv_sec - m.tv_sec) + (double)(w.tv_nsec - m.tv_nsec) / 1e9);
-}
-
-/* Zero means "never" in every time field and stays zero. */
-static long long to_unix(long long t)
-{
-	pthread_once(&offset_once, offset_init);
-	return t ? t + unix_offset : 0;
-}
-
-static long long from_unix(long long t)
-{
-	pthread_once(&offset_once, offset_init);
-	return t ? t - unix_offset : 0;
 }
 
 /* --- URL ---------------------------------------------------------------------------- */
@@ -487,8 +459,8 @@ static char *session_encode(const session *s)
 	json_object_set_new(o, "flash", s->flash ? json_text(s->flash) : json_null());
 	json_object_set_new(o, "pinned_edition", json_text(s->pinned_edition));
 	json_object_set_new(o, "pinned_version", json_text(s->pinned_version));
-	json_object_set_new(o, "created", json_integer(to_unix(s->created)));
-	json_object_set_new(o, "last_seen", json_integer(to_unix(s->last_seen)));
+	json_object_set_new(o, "created", json_integer(s->created));
+	json_object_set_new(o, "last_seen", json_integer(s->last_seen));
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
@@ -558,8 +530,8 @@ static int session_fields_decode(json_t *o, session *s)
 	if (flash && !json_is_null(flash) && !json_is_string(flash))
 		return -1;
 	s->current = (int)current;
-	s->created = from_unix(created);
-	s->last_seen = from_unix(last_seen);
+	s->created = created;
+	s->last_seen = last_seen;
 	s->flash = json_is_string(flash) ? xstrdup(json_string_value(flash)) : NULL;
 	return 0;
 }
@@ -581,8 +553,8 @@ static int session_decode(const char *text, size_t len, session *out)
 static char *attempts_encode(const session_attempts *a)
 {
 	json_t *o = json_pack("{s:i, s:I, s:I}", "failures", a->failures,
-			      "window_start", (json_int_t)to_unix(a->window_start),
-			      "locked_until", (json_int_t)to_unix(a->locked_until));
+			      "window_start", (json_int_t)a->window_start,
+			      "locked_until", (json_int_t)a->locked_until);
 	char *text = json_dumps(o, JSON_COMPACT);
 
 	json_decref(o);
@@ -599,7 +571,7 @@ static int attempts_decode(const char *text, size_t len, session_attempts *out)
 
 	json_decref(o);
 	if (rc == 0)
-		*out = (session_attempts){ (int)failures, from_unix(start), from_unix(until) };
+		*out = (session_attempts){ (int)failures, start, until };
 	return rc;
 }
 

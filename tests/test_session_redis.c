@@ -301,6 +301,7 @@ START_TEST(test_no_token_in_redis_and_ttl_refreshed)
 	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
 	ck_assert_ptr_null(strstr(r->str, s.id));       /* only the token's hash, nowhere the token */
 	ck_assert_ptr_nonnull(strstr(r->str, s.csrf));
+	ck_assert_ptr_nonnull(strstr(r->str, "\"created\":1000000,"));  /* the manager's clock as it is */
 	freeReplyObject(r);
 	ck_assert_int_gt(ttl_of(c, key), 50);
 	ck_assert_int_le(ttl_of(c, key), 60);
