@@ -23,6 +23,14 @@ if ! "$EDITIOND" --help 2>&1 | grep -q -- --sessions; then
 	exit 0
 fi
 
+for tool in "$NGINX" "$REDIS_SERVER" "$(command -v redis-cli)" "$(command -v curl)" "$(command -v ss)"; do
+	if [ ! -x "$tool" ]; then
+		echo "scale: missing '${tool:-redis-cli, curl or ss}' (apt-get install nginx redis-server curl iproute2)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
 TMP=$(mktemp -d /tmp/editiond-scale.XXXXXX)
 REDIS_PID="" A_PID="" B_PID="" NGINX_PID="" STICKY_PID="" LOAD_PID=""
 PASS=0
@@ -252,8 +260,7 @@ expect "ten customers logged in" '[ "$(wc -l <"$TMP/tokens")" -eq 10 ]'
 "$TMP/load" "$LOAD_SECONDS" "$TMP/tokens" "$A" "$B" "$N" >"$TMP/load.out" 2>&1 &
 LOAD_PID=$!
 sleep $((LOAD_SECONDS / 5))
-kill -KILL "$REDIS_PID"
-wait "$REDIS_PID" 2>/dev/null
+{ kill -KILL "$REDIS_PID"; wait "$REDIS_PID"; } 2>/dev/null
 REDIS_PID=""
 sleep 1
 read -r st T3 ED3 <<<"$(api_login "$A" lina)"
