@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "strbuf.h"
 
@@ -80,6 +81,7 @@ typedef struct schema_set {
 	struct global_entry *globals;        /* every top-level declaration, sorted */
 	size_t n_globals;
 	unsigned generation;        /* bumped on release: older memo answers are stale */
+	int local;                  /* an element's validity depends on it alone (see clean_*) */
 } schema_set;
 
 typedef struct memo_entry {
@@ -98,6 +100,7 @@ typedef struct memo_tab {
 } memo_tab;
 
 #define MEMO_IS_LIST 2
+#define MEMO_ITEM_DECL 3
 #define MEMO_MAX 100000         /* past this, answers are computed, not kept */
 
 typedef struct global_entry {
@@ -240,6 +243,29 @@ static void schema_release(schema_set *s)
 
 static void collect_components(schema_set *s);
 
+/*
+ * Whether validity is local: no identity constraints (unique, key, keyref) and
+ * no ID/IDREF types, the only XSD features that relate one element to others.
+ */
+static int schema_is_local(const xmlNode *n)
+{
+	static const char *const refs[] = { "type", "base", "itemType", "memberTypes" };
+	for (; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_xs(n, "unique") || is_xs(n, "key") || is_xs(n, "keyref"))
+			return 0;
+		for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+			const char *t = prop(n, refs[i]);
+			if (t && (strstr(t, "xs:ID") || strstr(t, "ENTIT") || strstr(t, "NOTATION")))
+				return 0;
+		}
+		if (!schema_is_local(n->children))
+			return 0;
+	}
+	return 1;
+}
+
 /* The compiled schema and its documents for dir, loaded on first use. */
 static const schema_set *schema_get(const char *dir)
 {
@@ -265,8 +291,12 @@ static const schema_set *schema_get(const char *dir)
 	}
 	free(err);
 	free(path);
-	if (cache.schema)
+	if (cache.schema) {
 		collect_components(&cache);
+		cache.local = 1;
+		for (size_t i = 0; i < cache.n_docs; i++)
+			cache.local &= schema_is_local(xmlDocGetRootElement(cache.docs[i]));
+	}
 	return &cache;
 }
 
@@ -621,6 +651,196 @@ static char builtin_class(const char *b)
 	return streq(b, "boolean") ? 'b' : 's';
 }
 
+/* ---------------------------------------------------------------- clean subtrees */
+
+/*
+ * Editions that extend one another hold many equal list items (a screen taken
+ * unchanged from the base is a copy of it). Where validity is local (see
+ * schema_is_local), an item's result depends only on its declaration and its
+ * content: its keys, values, kinds, quoting and tags, in order. So an item equal
+ * to one that was part of an edition validated without any error, under the
+ * same declaration, would be found without error again, and is left out of the
+ * document. Positions do not matter: they only place messages, and there are
+ * none. Leaving an item out is only done in a list whose type is one optional,
+ * unbounded element (any number of items is allowed), so the list itself stays
+ * valid. Equality is checked on the whole serialised content, never on a hash
+ * alone. The set belongs to the loaded schema and is shared by threads (under
+ * clean_lock).
+ */
+typedef struct clean_entry {
+	const xmlNode *decl;
+	uint32_t hash;
+	char *bytes;                /* the serialised item; NULL marks a free slot */
+	size_t len;
+} clean_entry;
+
+static struct {
+	clean_entry *slot;
+	size_t cap, n, bytes;
+	unsigned generation;
+} clean;
+
+static pthread_mutex_t clean_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define CLEAN_MAX_BYTES (32u << 20)  /* beyond this, stop remembering */
+
+/*
+ * Everything validation reads from a YAML node, positions aside: one header per
+ * node (no padding), then a scalar's tag and text, or a collection's children
+ * (a map's key before each value).
+ */
+typedef struct ser_head {
+	uint32_t kind, flag;        /* flag: quoted, tagged */
+	uint64_t tag_len, len;      /* len: text length or number of children */
+} ser_head;
+
+typedef struct ser_buf {
+	char *buf;
+	size_t len, cap;
+} ser_buf;
+
+static void ser_put(ser_buf *b, const void *data, size_t len)
+{
+	if (b->cap - b->len < len) {
+		b->cap = 2 * (b->len + len) + 256;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	if (len)
+		memcpy(b->buf + b->len, data, len);
+	b->len += len;
+}
+
+static void serialise(ser_buf *b, const node *n)
+{
+	ser_head hd = { (uint32_t)n->kind, (n->quoted ? 1u : 0u) | (n->tag ? 2u : 0u),
+			n->tag ? strlen(n->tag) : 0,
+			n->kind == NODE_SCALAR ? (n->str ? n->len : 0) : n->count };
+	ser_put(b, &hd, sizeof hd);
+	if (n->kind == NODE_SCALAR) {
+		ser_put(b, n->tag, hd.tag_len);
+		ser_put(b, n->str, hd.len);
+		return;
+	}
+	for (size_t i = 0; i < n->count; i++) {
+		if (n->kind == NODE_MAP)
+			serialise(b, n->keys[i]);
+		serialise(b, n->items[i]);
+	}
+}
+
+static uint32_t clean_hash(const char *bytes, size_t len)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)bytes, (uInt)len);
+}
+
+static size_t clean_index(const xmlNode *decl, uint32_t h)
+{
+	return (size_t)(h ^ (uint64_t)(uintptr_t)decl * 0x9E3779B97F4A7C15u) & (clean.cap - 1);
+}
+
+/* Drops the set when the schema it is about was released (caller holds clean_lock). */
+static void clean_sync(void)
+{
+	if (clean.generation == cache.generation)
+		return;
+	for (size_t i = 0; i < clean.cap; i++)
+		free(clean.slot[i].bytes);
+	free(clean.slot);
+	memset(&clean, 0, sizeof clean);
+	clean.generation = cache.generation;
+}
+
+/* The slot holding these bytes for decl, or the free slot where they would go (lock held). */
+static clean_entry *clean_slot(const xmlNode *decl, uint32_t h, const char *bytes, size_t len)
+{
+	size_t i = clean_index(decl, h);
+	for (;; i = (i + 1) & (clean.cap - 1)) {
+		clean_entry *e = &clean.slot[i];
+		if (!e->bytes || (e->decl == decl && e->hash == h && e->len == len &&
+				  !memcmp(e->bytes, bytes, len)))
+			return e;
+	}
+}
+
+static int clean_has(const xmlNode *decl, const char *bytes, size_t len, uint32_t h)
+{
+	pthread_mutex_lock(&clean_lock);
+	clean_sync();
+	int found = clean.cap && clean_slot(decl, h, bytes, len)->bytes;
+	pthread_mutex_unlock(&clean_lock);
+	return found;
+}
+
+/* Takes bytes (malloc'd). */
+static void clean_add(const xmlNode *decl, char *bytes, size_t len, uint32_t h)
+{
+	pthread_mutex_lock(&clean_lock);
+	clean_sync();
+	if (clean.bytes + len > CLEAN_MAX_BYTES) {
+		pthread_mutex_unlock(&clean_lock);
+		free(bytes);
+		return;
+	}
+	if (2 * (clean.n + 1) > clean.cap) {
+		clean_entry *old = clean.slot;
+		size_t old_cap = clean.cap;
+		clean.cap = old_cap ? 2 * old_cap : 256;
+		clean.slot = xcalloc(clean.cap, sizeof *clean.slot);
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].bytes)
+				*clean_slot(old[i].decl, old[i].hash, old[i].bytes, old[i].len) = old[i];
+		free(old);
+	}
+	clean_entry *e = clean_slot(decl, h, bytes, len);
+	if (e->bytes) {
+		free(bytes);        /* another thread was first */
+	} else {
+		*e = (clean_entry){ decl, h, bytes, len };
+		clean.n++;
+		clean.bytes += len;
+	}
+	pthread_mutex_unlock(&clean_lock);
+}
+
+static int is_unbounded_optional(const xmlNode *particle)
+{
+	return streq(prop(particle, "minOccurs"), "0") && streq(prop(particle, "maxOccurs"), "unbounded");
+}
+
+/* The only child element of a non-annotation node, or NULL when it has none or several. */
+static const xmlNode *only_child(const xmlNode *n)
+{
+	const xmlNode *one = NULL;
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
+			continue;
+		if (one)
+			return NULL;
+		one = c;
+	}
+	return one;
+}
+
+/*
+ * The declaration of the items of a list type whose whole content is
+ * <xs:sequence><xs:element minOccurs="0" maxOccurs="unbounded"/></xs:sequence>:
+ * a list where items may be left out. NULL for any other type.
+ */
+static const xmlNode *list_item_decl(const xmlNode *type)
+{
+	if (!cache.local || !type || !is_xs(type, "complexType"))
+		return NULL;
+	memo_tab *t = memo_current();
+	memo_entry *m = memo_slot(t, type, MEMO_ITEM_DECL, "");
+	if (m && m->name)
+		return m->result;
+	const xmlNode *seq = only_child(type), *el = seq && is_xs(seq, "sequence") ? only_child(seq) : NULL;
+	if (el && !(is_xs(el, "element") && is_unbounded_optional(el)))
+		el = NULL;
+	memo_put(t, type, MEMO_ITEM_DECL, "", el);
+	return el;
+}
+
 /* ---------------------------------------------------------------- building */
 
 typedef struct origin {
@@ -650,7 +870,17 @@ typedef struct vctx {
 	size_t n_out, cap_out;
 	xmlNodePtr *drop;           /* unexpected elements, removed before the next pass */
 	size_t n_drop, cap_drop;
+	struct seen_item *seen;     /* list items built: clean if the edition is */
+	size_t n_seen, cap_seen;
+	ser_buf ser;                /* known_clean's scratch */
 } vctx;
+
+typedef struct seen_item {
+	const xmlNode *decl;
+	char *bytes;
+	size_t len;
+	uint32_t hash;
+} seen_item;
 
 static void add(vctx *v, src_pos pos, const node *value, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -978,6 +1208,39 @@ static int item_misfit(vctx *v, const xmlNode *list_el, const char *list, size_t
 	return 1;
 }
 
+/* 1 when a map item of a list is known clean (left out); else it is noted for later. */
+static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const char *name)
+{
+	const xmlNode *decl = list_item_decl(type_of(list_el));
+	if (!decl || item->kind != NODE_MAP || !streq(decl_name(decl, "element"), name))
+		return 0;
+	v->ser.len = 0;
+	serialise(&v->ser, item);
+	uint32_t h = clean_hash(v->ser.buf, v->ser.len);
+	if (clean_has(decl, v->ser.buf, v->ser.len, h))
+		return 1;
+	if (v->n_seen == v->cap_seen) {
+		v->cap_seen = v->cap_seen ? 2 * v->cap_seen : 16;
+		v->seen = xrealloc(v->seen, v->cap_seen * sizeof *v->seen);
+	}
+	char *copy = xmalloc(v->ser.len ? v->ser.len : 1);
+	memcpy(copy, v->ser.buf, v->ser.len);
+	v->seen[v->n_seen++] = (seen_item){ decl, copy, v->ser.len, h };
+	return 0;
+}
+
+/* After the edition: its items are clean when nothing at all was reported. */
+static void remember_clean(vctx *v)
+{
+	for (size_t i = 0; i < v->n_seen; i++)
+		if (v->n_out)
+			free(v->seen[i].bytes);
+		else
+			clean_add(v->seen[i].decl, v->seen[i].bytes, v->seen[i].len, v->seen[i].hash);
+	free(v->seen);
+	free(v->ser.buf);
+}
+
 static void build_seq(vctx *v, xmlNodePtr list_el, const char *key, const node *seq)
 {
 	for (size_t i = 0; i < seq->count; i++) {
@@ -989,7 +1252,7 @@ static void build_seq(vctx *v, xmlNodePtr list_el, const char *key, const node *
 		const char *name = item->kind == NODE_SCALAR ? "item" : item_element(key);
 		if (item->kind == NODE_SEQ)
 			name = "item";
-		if (item_misfit(v, list_el, key, i, item, name))
+		if (item_misfit(v, list_el, key, i, item, name) || known_clean(v, list_el, item, name))
 			continue;
 		origin *o = origin_new(v, NULL, item);
 		o->list = key;
@@ -1421,5 +1684,6 @@ int validate_edition(project *p, const edition *e, const char *schema_dir)
 	run_schema(&v, s);
 	check_quoted(&v, xmlDocGetRootElement(v.doc));
 	xmlFreeDoc(v.doc);
+	remember_clean(&v);
 	return flush(&v);
 }
