@@ -14,7 +14,8 @@
  * deleted, or only touched by a read, whose TTL must not run out in Redis
  * meanwhile). Dirty entries are never evicted. A background thread tries Redis
  * every retry_ms; when it answers, the thread writes the dirty entries back
- * (SET, DEL, or EXPIRE for touched ones) and leaves the degraded state once
+ * (SET, DEL, or EXPIRE for touched ones, SET when a restarted Redis lost
+ * them) and leaves the degraded state once
  * nothing is left to write. An entry changed again while its write was on the
  * way stays dirty (a version number per entry), so no change is lost. Worker
  * connections made before the outage are dropped when it ends (an epoch), so
