@@ -43,10 +43,10 @@ UNITTEST := $(BUILD)/unit-tests
 
 DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils liblua5.4-dev lua5.4 \
                zlib1g-dev check libmicrohttpd-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev \
-               libsodium-dev libjansson-dev redis-server curl chromium chromium-driver
-BENCH_PKGS  := nginx libnginx-mod-http-lua wrk hyperfine valgrind
+               libsodium-dev libjansson-dev redis-server nginx curl chromium chromium-driver
+BENCH_PKGS  := libnginx-mod-http-lua wrk hyperfine valgrind
 
-.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli browser
+.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale browser
 
 all: $(EDITIONC) $(EDITIOND)
 
@@ -102,7 +102,7 @@ run: deps
 
 # make check: every test under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
-	$(MAKE) MODE=check unit golden cli integration browser
+	$(MAKE) MODE=check unit golden cli integration scale browser
 	@echo "make check: all test groups passed"
 
 unit: $(UNITTEST)
@@ -116,6 +116,10 @@ cli: $(EDITIONC)
 
 integration: $(EDITIONC) $(EDITIOND)
 	@if [ -f tests/integration/run.sh ]; then EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/integration/run.sh; fi
+
+# Several instances: redis-server, two editiond and nginx; Redis killed and restarted under load.
+scale: $(EDITIONC) $(EDITIOND)
+	EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/scale/run.sh
 
 browser: $(EDITIONC) $(EDITIOND)
 	EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/browser/run.sh
