@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "backend.h"
+#include "bankd.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -66,6 +68,7 @@ static void usage(FILE *fp)
 		"  --help, --version\n"
 		"\n"
 		"Signals: HUP reloads the packs (as does POST /admin/reload from this host),\nTERM and INT finish requests in flight and stop.\n");
+	backend_usage(fp);
 }
 
 static int misuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -355,6 +358,10 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int rc;
 
+	if (bankd_requested(argc, argv))
+		return bankd_main(argc, argv);
+	if ((rc = backend_take_options(&argc, argv)))
+		return rc;
 	if ((rc = parse_options(argc, argv, &o)))
 		return rc == 1 ? 0 : rc;
 	if (sodium_init() < 0) {
