@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+
 #define FLOW_MAX_STATES 16
 #define FLOW_DEFAULT_CAP (8u << 20)
 #define FLOW_DEFAULT_TIMEOUT_MS 1000
@@ -340,7 +342,10 @@ static int lua_failure(flow_vm *vm, flow_run_state *run, int status, const char 
 	}
 	if (msg && run->bank_code[0] && !strcmp(msg, run->bank_code)) {
 		strbuf_adds(err, run->bank_code);
-		return bank_status(run->bank_code);
+		int st = bank_status(run->bank_code);
+		if (st == FLOW_UNAVAILABLE)          /* the page shows the flow's fallback */
+			backend_fallback(run->ed ? run->ed->id : NULL, flow_id);
+		return st;
 	}
 	strbuf_addf(err, "flow '%s': %s", flow_id, msg ? msg : "error object is not a string");
 	return FLOW_ERROR;

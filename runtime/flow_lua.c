@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+
 #define HOOK_EVERY 1000
 #define JSON_MAX_DEPTH 32
 #define SANDBOX_MARK "__sandbox_readonly"
@@ -376,7 +378,7 @@ static int bank_bridge(lua_State *L)
 	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
 	int rc = -1;
 	if (args)
-		rc = bank_call(run->runner->bank, run->who, op, args, &res, &err);
+		rc = backend_call(run->runner->bank, run->who, op, args, &res, &err);
 	json_decref(args);
 	if (rc != 0) {
 		if (!args) {

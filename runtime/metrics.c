@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+
 #define N_BUCKETS 256
 
 typedef struct series {
@@ -183,6 +185,7 @@ void metrics_render(strbuf *out, long sessions_active)
 		    "# TYPE requests_in_flight gauge\nrequests_in_flight %ld\n", atomic_load(&in_flight));
 	strbuf_addf(out, "# HELP sessions_active sessions not yet expired\n"
 		    "# TYPE sessions_active gauge\nsessions_active %ld\n", sessions_active);
+	backend_metrics(out);                /* bank calls, circuits, fallbacks */
 }
 
 void metrics_reset(void)
