@@ -190,8 +190,28 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
+/*
+ * FUZZ_SKIP_KNOWN=1 skips the shape of a crash already reported and not yet
+ * fixed, so a long run can look for others: a NUL in the first line (an empty
+ * URL reaches app.c's split_edition). run.sh never sets it.
+ */
+static int known_crash(const uint8_t *data, size_t size)
+{
+	static int skip = -1;
+	if (skip < 0) {
+		const char *v = getenv("FUZZ_SKIP_KNOWN");
+		skip = v && *v == '1';
+	}
+	if (!skip)
+		return 0;
+	const uint8_t *lf = memchr(data, '\n', size);
+	return memchr(data, 0, lf ? (size_t)(lf - data) : size) != NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	if (known_crash(data, size))
+		return 0;
 	if (++inputs % LOGIN_EVERY == 0)
 		login();
 	strbuf req = STRBUF_INIT;

@@ -97,8 +97,10 @@ static void check_against(json_t *params, json_t *raw)
 		json_t *v;
 		json_object_foreach(typed, key, v) {
 			int known = 0;
-			json_array_foreach(params, i, decl)
-				known |= !strcmp(key, json_string_value(json_object_get(decl, "id")) ?: "");
+			json_array_foreach(params, i, decl) {
+				const char *id = json_string_value(json_object_get(decl, "id"));
+				known |= id && !strcmp(key, id);
+			}
 			if (!known)
 				abort();            /* an undeclared field reached the flow */
 		}

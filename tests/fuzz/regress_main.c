@@ -51,6 +51,7 @@ int main(int argc, char **argv)
 		LLVMFuzzerTestOneInput(exact, len);
 		free(exact);
 		printf("ok %s\n", argv[i]);
+		fflush(stdout);             /* the script counts these lines, also after a crash */
 	}
 	return 0;
 }
