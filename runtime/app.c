@@ -6,6 +6,14 @@
  * endpoints, the JSON API, and last the editions' own paths. Each worker
  * thread keeps its own flow_runner (Lua states are not shared between
  * threads); a thread-specific key frees it when the thread ends.
+ *
+ * Gray release: when the set holds versions to choose from (registry_versioned),
+ * a logged-in customer's edition is served in the version the session is
+ * pinned to, or, at its first use, in the one the rollout gives it (then
+ * pinned and saved). A canary choice replaces the request's set with a view of
+ * it, so every later lookup (pages, API, login answers) sees that version. A
+ * pinned version no longer served moves the session to the current choice.
+ * Anonymous requests see stable versions.
  */
 #include "app_int.h"
 
@@ -13,8 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
+#include "dualrun.h"
 #include "log.h"
 #include "metrics.h"
+#include "rollout.h"
 #include "session_redis.h"
 
 static pthread_key_t runner_key;
@@ -287,6 +298,61 @@ void app_log_flow_failure(req *r, const rt_edition *ed, const char *flow, int st
 	metrics_flow_error(ed->id, flow);
 }
 
+static int has_effects(json_t *spec)
+{
+	return json_array_size(json_object_get(spec, "effects")) > 0;
+}
+
+void app_compare(req *r, const rt_edition *ed, const char *flow, json_t *raw, json_t *stable_result)
+{
+	const rollout *ro = registry_rollout(r->reg);
+	const rt_edition *canary;
+	json_t *spec;
+	bank_identity who = { 0 };
+
+	if (!ro || r->on_canary || !ed || !rollout_compare(ro, ed->id) || registry_stable(r->reg, ed->id) != ed)
+		return;
+	canary = registry_find_version(r->reg, ed->id, rollout_canary(ro, ed->id));
+	spec = app_flow_spec(ed, flow);
+	if (!canary || !spec || has_effects(spec) || has_effects(app_flow_spec(canary, flow)))
+		return;
+	if (r->has_session)
+		session_bank_identity(&r->s, &who);
+	dualrun_submit(r->reg, canary, flow, raw, &who, stable_result);
+}
+
+/* The API's read-only answers (api.data, api.flows with 200) compared after the fact, from the body sent. */
+static void compare_api(req *r, const char *method, const char *path)
+{
+	char ed_id[64], kind[16], name[128];
+	const rt_edition *ed;
+	const char *flow;
+	json_t *raw = NULL, *result;
+	size_t len;
+
+	if (r->rs->status != 200 || r->rs->borrowed || !registry_rollout(r->reg) ||
+	    sscanf(path, "/api/v1/%63[^/]/%15[^/]/%127[^/]", ed_id, kind, name) != 3 ||
+	    !(ed = registry_find(r->reg, ed_id)) || !rollout_compare(registry_rollout(r->reg), ed->id))
+		return;
+	if (!strcmp(kind, "data") && !strcmp(method, "GET")) {
+		flow = json_string_value(json_object_get(edition_screen(ed, name), "flow"));
+		raw = http_query_object(r->rq);
+	} else if (!strcmp(kind, "flows") && !strcmp(method, "POST")) {
+		const char *body = http_body(r->rq, &len);
+		flow = name;
+		raw = json_loadb(body ? body : "", body ? len : 0, 0, NULL);
+		json_object_del(raw, "_confirm");
+		json_object_del(raw, "_idem");
+	} else {
+		return;
+	}
+	result = json_loadb(r->rs->body.buf, r->rs->body.len, 0, NULL);
+	if (flow && json_is_object(raw) && result)
+		app_compare(r, ed, flow, raw, result);
+	json_decref(raw);
+	json_decref(result);
+}
+
 /* --- health, readiness, metrics, styles ---------------------------------------------- */
 
 static void send_readyz(req *r)
@@ -310,6 +376,8 @@ static void send_metrics(req *r)
 	r->rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	metrics_render(&r->rs->body, session_count(r->a->sessions));
 	session_redis_metrics(&r->rs->body);      /* nothing unless a Redis store is open */
+	admin_metrics(&r->rs->body);
+	dualrun_metrics(&r->rs->body);
 }
 
 static void send_css(req *r, const char *css, size_t len)
@@ -320,33 +388,10 @@ static void send_css(req *r, const char *css, size_t len)
 	http_response_header(r->rs, "Cache-Control", "public, max-age=300");
 }
 
-/* POST /admin/reload: from this host only (the socket's peer, not a forwarded address). */
-static void admin_reload(req *r)
-{
-	strbuf why = STRBUF_INIT;
-
-	if (!http_peer_is_loopback(r->rq) || http_header(r->rq, "X-Forwarded-For")) {
-		app_send_json(r, 403, json_pack("{s:s}", "error", "forbidden"));
-	} else if (!r->a->reload) {
-		app_send_json(r, 503, json_pack("{s:s}", "error", "reload not available"));
-	} else if (r->a->reload(r->a->reload_cls, &why) < 0) {
-		app_send_json(r, 409, json_pack("{s:s, s:s}", "error", "refused", "message", why.buf));
-	} else {
-		registry *now = registry_acquire();
-		app_send_json(r, 200, json_pack("{s:b, s:I}", "reloaded", 1,
-						"editions", (json_int_t)registry_count(now)));
-		registry_release(now);
-	}
-	strbuf_release(&why);
-}
-
 static int system_route(req *r, const char *method, const char *path)
 {
-	if (!strcmp(path, "/admin/reload") && !strcmp(method, "POST")) {
-		app_set_route(r, "", "admin.reload");
-		admin_reload(r);
+	if (admin_route(r, method, path))
 		return 1;
-	}
 	if (!strcmp(path, "/healthz")) {
 		app_set_route(r, "", "healthz");
 		strbuf_adds(&r->rs->body, "ok\n");
@@ -424,6 +469,38 @@ static void dispatch(req *r, const char *method, const char *path)
 	app_send_message(r, app_default_edition(r->reg), 404, NULL);
 }
 
+/* The version of the customer's edition this request is served (see the note at the top). */
+static void choose_version(req *r, const char *path)
+{
+	const rt_edition *own, *pick = NULL;
+	const rollout *ro = registry_rollout(r->reg);
+
+	if (!registry_versioned(r->reg) || !strcmp(path, "/") || !strncmp(path, "/static/", 8) ||
+	    !app_load_session(r) || !app_logged_in(r) || !(own = app_edition_for(r->reg, &r->s)))
+		return;
+	if (!strcmp(r->s.pinned_edition, own->id)) {
+		pick = registry_find_version(r->reg, own->id, r->s.pinned_version);
+		if (pick && !registry_serving(r->reg, pick))
+			pick = NULL;            /* withdrawn: move to the current choice */
+	}
+	if (!pick) {
+		pick = own;
+		if (rollout_wants_canary(ro, own->id, r->s.customer_id, r->s.username))
+			pick = registry_find_version(r->reg, own->id, rollout_canary(ro, own->id));
+		if (!pick)
+			pick = own;
+		snprintf(r->s.pinned_edition, sizeof r->s.pinned_edition, "%s", pick->id);
+		snprintf(r->s.pinned_version, sizeof r->s.pinned_version, "%s", pick->version);
+		session_save(r->a->sessions, &r->s);
+		admin_note_pin(pick->id, pick->version);
+	}
+	if (pick != own) {
+		r->view = registry_view(r->reg, pick);
+		r->reg = r->view;
+		r->on_canary = 1;
+	}
+}
+
 void app_handle(void *cls, http_request *rq, http_response *rs)
 {
 	req r = { .a = cls, .rq = rq, .rs = rs, .reg = http_registry(rq) };
@@ -441,9 +518,13 @@ void app_handle(void *cls, http_request *rq, http_response *rs)
 		http_response_header(rs, "Allow", "GET, HEAD, POST");
 		app_send_message(&r, app_default_edition(r.reg), 405, NULL);
 	} else {
+		choose_version(&r, path);
 		dispatch(&r, method, path);
+		if (!strncmp(path, "/api/v1/", 8))
+			compare_api(&r, method, path);
 	}
 	if (r.has_session)
 		session_clear(&r.s);
+	registry_release(r.view);
 }
 

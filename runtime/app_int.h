@@ -26,7 +26,9 @@ typedef struct req {
 	app *a;
 	http_request *rq;
 	http_response *rs;
-	registry *reg;
+	registry *reg;              /* the set, or a view of it showing the version chosen */
+	registry *view;             /* owned when a canary was chosen, else NULL */
+	int on_canary;              /* the customer's edition is served in its canary version */
 	session s;
 	int has_session;            /* s holds a live session */
 	int via_bearer;             /* named by an Authorization header, not the cookie */
@@ -53,6 +55,12 @@ const char *app_refusal_text(const rt_edition *ed, const char *code);
 /* A flow's own refusal ({"ok": false, "message": code}): the code, or NULL when it did not refuse. */
 const char *app_polite_refusal(json_t *result);
 void app_log_flow_failure(req *r, const rt_edition *ed, const char *flow, int st, const char *err);
+/*
+ * After a stable answer of flow (params raw, result stable_result): when the
+ * edition's rollout compares and the flow declares no effects, queues the
+ * canary's run beside it (dualrun.h). Never changes the answer.
+ */
+void app_compare(req *r, const rt_edition *ed, const char *flow, json_t *raw, json_t *stable_result);
 
 /* app_auth.c */
 int app_auth_route(req *r, const char *method, const char *path);   /* 1 when handled */

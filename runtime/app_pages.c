@@ -201,6 +201,8 @@ static int screen_data(req *r, const rt_edition *ed, json_t *screen, json_t **da
 	raw = http_query_object(r->rq);
 	session_bank_identity(&r->s, &who);
 	st = flow_run(app_runner(r->a), ed, flow, raw, &who, data, &err);
+	if (st == FLOW_OK)
+		app_compare(r, ed, flow, raw, *data);
 	json_decref(raw);
 	if (st == FLOW_OK || st == FLOW_UNAVAILABLE || st == FLOW_REFUSED) {
 		if (st == FLOW_OK && app_polite_refusal(*data)) {

@@ -3,13 +3,17 @@
  *
  *   editiond --packs DIR [--listen 127.0.0.1:8080] [--workers N] [--data DIR]
  *            [--trust-key KEY.pub] [--log FILE|-] [--max-body BYTES]
- *            [--idle-timeout S] [--request-timeout S]
+ *            [--idle-timeout S] [--request-timeout S] [--rollout FILE]
+ *            [--admin-token-file FILE] [--compare-timeout MS]
  *
  * Start-up refuses clearly: a refused pack (which and why), a taken port, bad
  * options (exit 2). Signals are taken by the main thread alone (blocked in
  * every other thread, read with sigwait): SIGHUP reloads the pack directory
  * (a refused set keeps the old one), SIGTERM/SIGINT stop accepting, let the
  * requests in flight finish (bounded) and exit 0.
+ *
+ * A reload reads the pack directory and the rollout file together and checks
+ * them as one (registry_load_set); only a whole, consistent set is swapped in.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,9 +26,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "admin.h"
 #include "app.h"
 #include "backend.h"
 #include "bankd.h"
+#include "dualrun.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -36,7 +42,9 @@
 #define DRAIN_MS 10000
 
 typedef struct options {
-	const char *packs, *listen, *data, *trust_key, *log, *store;
+	const char *packs, *listen, *data, *trust_key, *log, *store, *rollout, *admin_token;
+	int admin_remote;
+	dualrun_config dualrun;
 	http_config http;
 	session_config sessions;
 	int have_trust_key;
@@ -63,6 +71,11 @@ static void usage(FILE *fp)
 		"                         every instance; when Redis is down sessions go on locally\n"
 		"  --session-idle S       log a customer out after S idle seconds (default 900)\n"
 		"  --cookie-secure        mark the session cookie Secure (when served over TLS)\n"
+		"  --rollout FILE         gray release: stable and canary versions per edition (JSON),\n"
+		"                         read again with the packs at every reload\n"
+		"  --admin-token-file F   /admin/* needs 'Authorization: Bearer <token>' (first line of F)\n"
+		"  --admin-remote         accept /admin/* from other hosts too (needs a token)\n"
+		"  --compare-timeout MS   deadline of a canary flow run beside stable (default 50)\n"
 		"  --trust-forwarded      behind a local proxy: the client address is the last\n"
 		"                         X-Forwarded-For entry of requests from 127.0.0.1\n"
 		"  --help, --version\n"
@@ -134,6 +147,7 @@ static int parse_number_option(options *o, int opt, const char *arg)
 	case 'c': o->http.max_conns = (unsigned)v; return 0;
 	case 'p': o->http.max_conns_per_ip = (unsigned)v; return 0;
 	case 's': o->sessions.idle_s = v > 86400 ? -1 : (int)v; return v > 86400 ? -1 : 0;
+	case 'C': o->dualrun.timeout_ms = v > 10000 ? -1 : (int)v; return v > 10000 ? -1 : 0;
 	}
 	return -1;
 }
@@ -148,7 +162,9 @@ static int parse_options(int argc, char **argv, options *o)
 		{ "request-timeout", 1, NULL, 't' }, { "max-conns", 1, NULL, 'c' },
 		{ "max-conns-per-ip", 1, NULL, 'p' }, { "session-idle", 1, NULL, 's' },
 		{ "cookie-secure", 0, NULL, 'S' }, { "trust-forwarded", 0, NULL, 'F' },
-		{ "sessions", 1, NULL, 'R' },
+		{ "sessions", 1, NULL, 'R' }, { "rollout", 1, NULL, 'O' },
+		{ "admin-token-file", 1, NULL, 'A' }, { "admin-remote", 0, NULL, 'a' },
+		{ "compare-timeout", 1, NULL, 'C' },
 		{ "help", 0, NULL, 'h' },
 		{ "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 } };
 	int opt;
@@ -164,6 +180,9 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'S': o->sessions.cookie_secure = 1; break;
 		case 'F': o->http.trust_forwarded = 1; break;
 		case 'R': o->store = optarg; break;
+		case 'O': o->rollout = optarg; break;
+		case 'A': o->admin_token = optarg; break;
+		case 'a': o->admin_remote = 1; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': printf("editiond %s\n", EDITIOND_VERSION); return 1;
 		case '?': return misuse("unknown option or missing value: '%s'", argv[optind - 1]);
@@ -178,6 +197,8 @@ static int parse_options(int argc, char **argv, options *o)
 		return misuse("%s", "missing --packs DIR");
 	if (parse_listen(o) < 0)
 		return misuse("bad --listen '%s' (want HOST:PORT)", o->listen);
+	if (o->admin_remote && !o->admin_token)
+		return misuse("%s", "--admin-remote needs --admin-token-file");
 	if (o->store && strcmp(o->store, "memory")) {
 		session_redis_url u;
 		strbuf err = STRBUF_INIT;
@@ -213,30 +234,45 @@ static int make_dirs(const char *path)
 
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Loads and swaps in the pack directory; the reason of a refusal also goes to why (may be NULL). */
+static void log_set(const registry *r)
+{
+	for (size_t i = 0; i < registry_versions_count(r); i++) {
+		const rt_edition *e = registry_version_at(r, i);
+		log_info("edition '%s' version %s loaded from '%s'%s", e->id, e->version, registry_file(e),
+			 registry_stable(r, e->id) == e ? " (stable)" : registry_serving(r, e) ? " (canary)"
+			 : registry_rollout(r) ? " (not in the rollout: not served)" : "");
+	}
+}
+
+/* Loads and swaps in the packs and the rollout; the reason of a refusal also goes to why (may be NULL). */
 static int load_packs_locked(const options *o, int initial, strbuf *why)
 {
 	registry *r;
 	strbuf err = STRBUF_INIT;
+	const char *reason = NULL;
 
-	if (registry_load(o->packs, o->have_trust_key ? o->trust_pk : NULL, &r, &err) < 0) {
+	if (registry_load_set(o->packs, o->have_trust_key ? o->trust_pk : NULL, o->rollout, &r, &err,
+			      &reason) < 0) {
 		if (why)
 			strbuf_addf(why, "%s", err.buf);
 		if (initial)
 			fprintf(stderr, "editiond: cannot load packs: %s\n", err.buf);
-		log_error("%s: %s", initial ? "cannot load packs" : "reload refused, keeping the loaded set",
-			  err.buf);
-		strbuf_release(&err);
-		if (!initial)
+		log_error("%s (%s): %s", initial ? "cannot load packs" : "reload refused, keeping the loaded set",
+			  reason, err.buf);
+		if (!initial) {
 			metrics_reload(0);
+			admin_note_reload(0, reason, err.buf);
+		}
+		strbuf_release(&err);
 		return -1;
 	}
-	metrics_set_packs_loaded((long)registry_count(r));
-	for (size_t i = 0; i < registry_count(r); i++)
-		log_info("edition '%s' version %s loaded", registry_at(r, i)->id, registry_at(r, i)->version);
+	metrics_set_packs_loaded((long)registry_versions_count(r));
+	log_set(r);
 	registry_swap(r);
-	if (!initial)
+	if (!initial) {
 		metrics_reload(1);
+		admin_note_reload(1, NULL, NULL);
+	}
 	strbuf_release(&err);
 	return 0;
 }
@@ -309,6 +345,10 @@ static int start(options *o, server *s)
 	}
 	if (open_sessions(o, s) < 0)
 		return -1;
+	if (dualrun_start(s->bank, &o->dualrun) < 0) {
+		fprintf(stderr, "editiond: cannot start the comparison workers\n");
+		return -1;
+	}
 	s->app = app_new(s->bank, s->sessions, 0);
 	app_set_session_store(s->app, s->store_name);
 	app_set_reloader(s->app, admin_reload, o);
@@ -325,6 +365,7 @@ static int start(options *o, server *s)
 static void stop(server *s)
 {
 	http_stop(s->http);
+	dualrun_stop();
 	app_free(s->app);
 	session_mgr_free(s->sessions);
 	if (s->bank)
@@ -376,6 +417,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		o.have_trust_key = 1;
+	}
+	if (o.admin_token) {
+		strbuf err = STRBUF_INIT;
+		if (admin_load_token(o.admin_token, &err) < 0) {
+			fprintf(stderr, "editiond: %s\n", err.buf);
+			strbuf_release(&err);
+			return 2;
+		}
+		admin_allow_remote(o.admin_remote);
 	}
 	if (log_open(o.log) < 0) {
 		fprintf(stderr, "editiond: cannot open log '%s': %s\n", o.log, strerror(errno));

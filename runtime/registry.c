@@ -10,9 +10,18 @@
  * The process-wide current set is one pointer under a mutex; acquire takes a
  * reference under the same mutex (so a swap cannot free the set between the
  * read and the increment), and the reference count itself is atomic.
+ *
+ * Gray release: a set may hold several versions of one edition (keyed by id
+ * and version; the same pair twice is refused). For each id one version is
+ * the stable one: the rollout's, or the highest loaded when there is no
+ * rollout file. registry_find and registry_at see the stable versions only; a
+ * view (registry_view) is a small set of its own that shows one edition in
+ * another version and holds a reference on the set it is made from, so a
+ * request that chose the canary reads every lookup through it unchanged.
  */
 #include "registry.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -21,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rollout.h"
 
 typedef struct ed_priv {
 	rt_edition pub;             /* first: an rt_edition * is an ed_priv * */
@@ -32,12 +43,25 @@ typedef struct ed_priv {
 
 struct registry {
 	atomic_long refs;
-	ed_priv *eds;
+	ed_priv *eds;               /* every loaded pack, by id then version */
 	size_t n;
+	const ed_priv **sel;        /* the stable version of each id, by id */
+	size_t n_sel;
+	rollout *ro;                /* owned, or NULL: highest versions, no canary */
+	int versioned;              /* a rollout file, or some id in several versions */
+	registry *base;             /* a view: the set it shows (referenced) ... */
+	const ed_priv *over;        /* ... with this edition in place of its stable version */
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static registry *current;
+static atomic_long sets_freed;
+
+/* A view's lookups go to the set it was made from. */
+static const registry *root(const registry *r)
+{
+	return r && r->base ? r->base : r;
+}
 
 /* --- building one edition ------------------------------------------------- */
 
@@ -217,9 +241,29 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int registry_version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			unsigned long x = strtoul(a, (char **)&a, 10), y = strtoul(b, (char **)&b, 10);
+			if (x != y)
+				return x < y ? -1 : 1;
+		} else if (*a != *b) {
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		} else {
+			a++;
+			b++;
+		}
+	}
+	return 0;
+}
+
 static int cmp_edition(const void *a, const void *b)
 {
-	return strcmp(((const ed_priv *)a)->pub.id, ((const ed_priv *)b)->pub.id);
+	const ed_priv *x = a, *y = b;
+	int c = strcmp(x->pub.id, y->pub.id);
+
+	return c ? c : registry_version_cmp(x->pub.version, y->pub.version);
 }
 
 /* The sorted *.pack file names of dir; -1 when dir cannot be read. */
@@ -280,20 +324,74 @@ static int open_all(registry *r, const char *dir, char **names, const unsigned c
 	}
 	qsort(r->eds, r->n, sizeof *r->eds, cmp_edition);
 	for (size_t i = 1; i < r->n; i++)
-		if (!strcmp(r->eds[i - 1].pub.id, r->eds[i].pub.id)) {
-			strbuf_addf(err, "edition '%s' is in two packs ('%s' and '%s')",
-				    r->eds[i].pub.id, r->eds[i - 1].file, r->eds[i].file);
-			return -1;
+		if (!cmp_edition(&r->eds[i - 1], &r->eds[i])) {
+			strbuf_addf(err, "edition '%s' version %s is in two packs ('%s' and '%s')",
+				    r->eds[i].pub.id, r->eds[i].pub.version, r->eds[i - 1].file, r->eds[i].file);
+			return -2;
 		}
 	return 0;
 }
 
-int registry_load(const char *dir, const unsigned char *trust_pk, registry **out, strbuf *err)
+/* Every pack's edition is in the rollout, every version the rollout names is loaded. */
+static int check_rollout(registry *r, strbuf *err)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!rollout_has_edition(r->ro, r->eds[i].pub.id)) {
+			strbuf_addf(err, "pack '%s': edition '%s' is not in the rollout", r->eds[i].file,
+				    r->eds[i].pub.id);
+			return -1;
+		}
+	for (size_t i = 0; i < rollout_count(r->ro); i++) {
+		const char *id = rollout_edition_at(r->ro, i), *c = rollout_canary(r->ro, id);
+		if (!registry_find_version(r, id, rollout_stable(r->ro, id)) ||
+		    (c && !registry_find_version(r, id, c))) {
+			strbuf_addf(err, "rollout: edition '%s' version %s is not loaded", id,
+				    registry_find_version(r, id, rollout_stable(r->ro, id)) ? c
+				    : rollout_stable(r->ro, id));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One stable version per id: the rollout's, else the highest (the last of its id). */
+static void select_stable(registry *r)
+{
+	r->sel = xcalloc(r->n, sizeof *r->sel);
+	r->versioned = r->ro != NULL;
+	for (size_t i = 0; i < r->n; i++) {
+		const ed_priv *e = &r->eds[i];
+		int same = r->n_sel && !strcmp(r->sel[r->n_sel - 1]->pub.id, e->pub.id);
+		if (same)
+			r->versioned = 1;
+		if (r->ro && strcmp(e->pub.version, rollout_stable(r->ro, e->pub.id)))
+			continue;
+		if (same)
+			r->sel[r->n_sel - 1] = e;
+		else
+			r->sel[r->n_sel++] = e;
+	}
+}
+
+static int refuse(registry *r, const char **reason, const char *why)
+{
+	if (reason)
+		*reason = why;
+	registry_release(r);
+	return -1;
+}
+
+int registry_load_set(const char *dir, const unsigned char *trust_pk, const char *rollout_file,
+		      registry **out, strbuf *err, const char **reason)
 {
 	char **names;
 	size_t n;
 	registry *r;
+	int rc;
 
+	*out = NULL;
+	if (reason)
+		*reason = "directory";
 	if (list_packs(dir, &names, &n, err) < 0)
 		return -1;
 	if (n == 0) {
@@ -305,14 +403,22 @@ int registry_load(const char *dir, const unsigned char *trust_pk, registry **out
 	atomic_init(&r->refs, 1);
 	r->n = n;
 	r->eds = xcalloc(n, sizeof *r->eds);
-	if (open_all(r, dir, names, trust_pk, err) < 0) {
-		free_names(names, n);
-		registry_release(r);
-		return -1;
-	}
+	rc = open_all(r, dir, names, trust_pk, err);
 	free_names(names, n);
+	if (rc < 0)
+		return refuse(r, reason, rc == -2 ? "duplicate" : "pack");
+	if (rollout_file && rollout_load(rollout_file, &r->ro, err) < 0)
+		return refuse(r, reason, "rollout");
+	if (r->ro && check_rollout(r, err) < 0)
+		return refuse(r, reason, "foreign");
+	select_stable(r);
 	*out = r;
 	return 0;
+}
+
+int registry_load(const char *dir, const unsigned char *trust_pk, registry **out, strbuf *err)
+{
+	return registry_load_set(dir, trust_pk, NULL, out, err, NULL);
 }
 
 /* --- references and the current set ------------------------------------------- */
@@ -328,10 +434,37 @@ void registry_release(registry *r)
 {
 	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
+	if (r->base) {
+		registry_release(r->base);
+		free(r);
+		return;
+	}
 	for (size_t i = 0; i < r->n; i++)
-		edition_release(&r->eds[i]);
+		if (r->eds)
+			edition_release(&r->eds[i]);
 	free(r->eds);
+	free(r->sel);
+	rollout_free(r->ro);
 	free(r);
+	atomic_fetch_add(&sets_freed, 1);
+}
+
+long registry_sets_freed(void)
+{
+	return atomic_load(&sets_freed);
+}
+
+registry *registry_view(registry *r, const rt_edition *chosen)
+{
+	registry *v;
+
+	if (!r || !chosen)
+		return registry_ref(r);
+	v = xcalloc(1, sizeof *v);
+	atomic_init(&v->refs, 1);
+	v->base = registry_ref((registry *)root(r));
+	v->over = (const ed_priv *)chosen;
+	return v;
 }
 
 registry *registry_acquire(void)
@@ -357,31 +490,100 @@ void registry_swap(registry *next)
 
 /* --- lookups ------------------------------------------------------------------ */
 
+/* The view's own edition when it has this id, else e. */
+static const rt_edition *shown(const registry *r, const ed_priv *e)
+{
+	if (r && r->over && e && !strcmp(r->over->pub.id, e->pub.id))
+		return &r->over->pub;
+	return e ? &e->pub : NULL;
+}
+
 size_t registry_count(const registry *r)
 {
-	return r ? r->n : 0;
+	return r ? root(r)->n_sel : 0;
 }
 
 const rt_edition *registry_at(const registry *r, size_t i)
 {
-	return r && i < r->n ? &r->eds[i].pub : NULL;
+	const registry *b = root(r);
+
+	return b && i < b->n_sel ? shown(r, b->sel[i]) : NULL;
 }
 
 const rt_edition *registry_find(const registry *r, const char *edition_id)
 {
-	size_t lo = 0, hi = r ? r->n : 0;
+	const registry *b = root(r);
+	size_t lo = 0, hi = b ? b->n_sel : 0;
 
 	while (edition_id && lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(edition_id, r->eds[mid].pub.id);
+		int c = strcmp(edition_id, b->sel[mid]->pub.id);
 		if (!c)
-			return &r->eds[mid].pub;
+			return shown(r, b->sel[mid]);
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+const rt_edition *registry_stable(const registry *r, const char *edition_id)
+{
+	registry plain = { .base = (registry *)root(r) };
+
+	return registry_find(&plain, edition_id);
+}
+
+size_t registry_versions_count(const registry *r)
+{
+	return r ? root(r)->n : 0;
+}
+
+const rt_edition *registry_version_at(const registry *r, size_t i)
+{
+	const registry *b = root(r);
+
+	return b && i < b->n ? &b->eds[i].pub : NULL;
+}
+
+const rt_edition *registry_find_version(const registry *r, const char *edition_id, const char *version)
+{
+	const registry *b = root(r);
+	ed_priv key = { .pub = { .id = edition_id, .version = version } };
+
+	if (!b || !edition_id || !version)
+		return NULL;
+	const ed_priv *hit = bsearch(&key, b->eds, b->n, sizeof *b->eds, cmp_edition);
+	return hit ? &hit->pub : NULL;
+}
+
+const rollout *registry_rollout(const registry *r)
+{
+	return r ? root(r)->ro : NULL;
+}
+
+int registry_versioned(const registry *r)
+{
+	return r ? root(r)->versioned : 0;
+}
+
+int registry_serving(const registry *r, const rt_edition *e)
+{
+	const rollout *ro = registry_rollout(r);
+	const char *c;
+
+	if (!e)
+		return 0;
+	if (!ro)
+		return 1;
+	c = rollout_canary(ro, e->id);
+	return !strcmp(e->version, rollout_stable(ro, e->id)) || (c && !strcmp(e->version, c));
+}
+
+const char *registry_file(const rt_edition *e)
+{
+	return e ? ((const ed_priv *)e)->file : NULL;
 }
 
 const rt_route *edition_route_by_path(const rt_edition *e, const char *method, const char *path)
