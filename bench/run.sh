@@ -77,9 +77,9 @@ trap 'exit 130' INT TERM
 
 log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-read -r P_ED P_STATIC P_LUA P_MEM < <(python3 -c '
+read -r P_ED P_STATIC P_LUA P_MEM P_PLAIN < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(4)]
+ss = [socket.socket() for _ in range(5)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 
@@ -117,7 +117,7 @@ start_editiond() {
 
 # start_nginx NAME PORT: fills in bench/nginx-NAME.conf and starts it on SERVER_CPU; sets NGINX_PID.
 start_nginx() {
-	sed -e "s|@WORK@|$work|g; s|@PORT@|$2|g; s|@BENCH@|$bench|g; s|@FLOWS@|$root/editions/flows|g; s|@TOKEN@|$TOKEN|g" \
+	[ "$1" = static-plain ] || sed -e "s|@WORK@|$work|g; s|@PORT@|$2|g; s|@BENCH@|$bench|g; s|@FLOWS@|$root/editions/flows|g; s|@TOKEN@|$TOKEN|g" \
 		"$bench/nginx-$1.conf" >"$work/nginx-$1.conf"
 	taskset -c "$SERVER_CPU" nginx -p "$work" -c "$work/nginx-$1.conf" -e "$work/nginx-$1.err" &
 	NGINX_PID=$!
@@ -139,6 +139,12 @@ SCREEN_URL=/api/v1/mass/screens/home
 curl -s -m 5 -o "$work/home.json" "http://127.0.0.1:$P_ED$SCREEN_URL"
 start_nginx static "$P_STATIC"
 NGINX_STATIC_PID=$NGINX_PID
+# For comparison only: the static peer as Debian's nginx.conf sets it up
+# (sendfile on, no open_file_cache).
+sed -e "s|@WORK@|$work|g; s|@PORT@|$P_PLAIN|g; s|static\.pid|static-plain.pid|; s|^\tsendfile off;|\tsendfile on;|; /open_file_cache/d" \
+	"$bench/nginx-static.conf" >"$work/nginx-static-plain.conf"
+start_nginx static-plain "$P_PLAIN"
+NGINX_PLAIN_PID=$NGINX_PID
 NGINX_LUA_PID=
 if [ $have_lua = 1 ]; then
 	start_nginx lua "$P_LUA"
@@ -207,6 +213,8 @@ side_by_side() {
 
 log "(a) GET $SCREEN_URL: $RUNS x ${DUR}s per side"
 side_by_side a "$SCREEN_URL" "$P_STATIC" "$NGINX_STATIC_PID"
+log "(a, for comparison) the same against nginx with sendfile on, no open_file_cache"
+side_by_side a-plain "$SCREEN_URL" "$P_PLAIN" "$NGINX_PLAIN_PID"
 if [ $have_lua = 1 ]; then
 	for f in $FLOWS; do
 		log "(b) POST /api/v1/mass/flows/$f: $RUNS x ${DUR}s per side"
@@ -365,6 +373,8 @@ rows, notes = [], []
 a = case("a")
 size_a = os.path.getsize(work + "/home.json")
 rows.append(("(a) GET screen `mass/home` (%d B JSON)" % size_a, a, ">= 1.2x"))
+rows.append(("(a, comparison only) the same against nginx with `sendfile on`, no `open_file_cache` (Debian's nginx.conf)",
+             case("a-plain"), "-"))
 if have_lua == "1":
     for f in flows:
         b = case("b-" + f)
@@ -372,6 +382,8 @@ if have_lua == "1":
         rows.append(("(b) POST flow `%s` (%d B JSON)" % (f, size_b), b, ">= 1.2x"))
 
 def verdict(ratio, target):
+    if target == "-":
+        return "-"
     return "met" if ratio >= 1.2 else "**not met**"
 
 L = []
