@@ -32,4 +32,28 @@ int canon_dump(const json_t *j, strbuf *out);
 /* Canonical bytes as a malloc'd string (caller frees), or NULL. */
 char *canon_dumps(const json_t *j);
 
+/*
+ * The text an i18n key stands for, or NULL to keep the key (canon_write_node).
+ * Returns a NUL-terminated string: like json_string_set, text stops at a NUL.
+ */
+typedef const char *(*canon_text_fn)(void *arg, const char *key);
+
+/*
+ * Appends the canonical bytes of n straight from the tree, the same bytes as
+ * canon_dump(canon_from_node(n)) after, when attrs is not NULL, every string
+ * value of a map key listed in attrs (NULL-terminated list), at any depth, was
+ * replaced by text(arg, value) where that is not NULL. Returns 0, or -1 with
+ * out unchanged when n needs the general path (text that is not UTF-8, a key
+ * that is not a plain string, a key given twice): callers then use jansson.
+ */
+int canon_write_node(const node *n, const char *const *attrs, canon_text_fn text, void *arg,
+		     strbuf *out);
+
+/*
+ * canon_dump for an object whose values are all strings (a string table), the
+ * same bytes without jansson's general dumper. -1 with out unchanged for any
+ * other value: callers then use canon_dump.
+ */
+int canon_dump_strings(const json_t *obj, strbuf *out);
+
 #endif

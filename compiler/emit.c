@@ -408,7 +408,12 @@ static void emit_theme(emit_ctx *c)
 static void emit_strings(emit_ctx *c)
 {
 	c->st.strings = json_object_size(c->strings);
-	add_json(c, PACK_STRINGS, "json", json_incref(c->strings));
+	strbuf sb = STRBUF_INIT;
+	if (canon_dump_strings(c->strings, &sb) == 0)
+		pack_writer_add(c->w, PACK_STRINGS, "json", sb.buf, sb.len);
+	else
+		add_json(c, PACK_STRINGS, "json", json_incref(c->strings));
+	strbuf_release(&sb);
 }
 
 /* --- screens ------------------------------------------------------------ */
@@ -455,6 +460,25 @@ void emit_gzip(const void *data, size_t len, strbuf *out)
 	deflateEnd(&z);
 }
 
+static const char *text_cb(void *arg, const char *key)
+{
+	return text_of(arg, key);
+}
+
+/* A screen's JSON with its texts, straight from the tree when it can (same bytes). */
+static json_t *screen_body(emit_ctx *c, const node *s, strbuf *body, int *rc)
+{
+	*rc = 0;
+	if (canon_write_node(s, emit_text_attrs, text_cb, c, body) == 0)
+		return json_null();
+	json_t *j = to_json(c, s, "screen");
+	if (!j)
+		return NULL;
+	resolve_texts(c, j, emit_text_attrs);
+	*rc = canon_dump(j, body);
+	return j;
+}
+
 static void emit_screen(emit_ctx *c, const node *s)
 {
 	const char *id = node_get_str(s, "id");
@@ -462,12 +486,14 @@ static void emit_screen(emit_ctx *c, const node *s)
 		emit_error(c, s, "emit-screen", "screen without an id");
 		return;
 	}
-	json_t *j = to_json(c, s, "screen");
-	if (!j)
-		return;
-	resolve_texts(c, j, emit_text_attrs);
 	strbuf body = STRBUF_INIT, gz = STRBUF_INIT;
-	if (canon_dump(j, &body) == 0) {
+	int dumped;
+	json_t *j = screen_body(c, s, &body, &dumped);
+	if (!j) {
+		strbuf_release(&body);
+		return;
+	}
+	if (dumped == 0) {
 		uint32_t h = memo_hash(body.buf, body.len);
 		const memo_entry *hit = memo_get(&c->wk->gz_memo, body.buf, body.len, h);
 		if (hit) {
