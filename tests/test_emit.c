@@ -51,6 +51,10 @@ static void expect_canon(const node *n, const char *want)
 	ck_assert_str_eq(sb.buf, want);
 	strbuf_release(&sb);
 	json_decref(j);
+	strbuf direct = STRBUF_INIT;             /* the writer without jansson: same bytes */
+	ck_assert_int_eq(canon_write_node(n, NULL, NULL, NULL, &direct), 0);
+	ck_assert_str_eq(direct.buf, want);
+	strbuf_release(&direct);
 }
 
 START_TEST(test_canonical_json)
@@ -112,6 +116,80 @@ START_TEST(test_canonical_bad_utf8)
 	where = NULL;
 	ck_assert_ptr_null(canon_from_node(m2, &where));
 	ck_assert_ptr_eq(where, badkey);
+}
+END_TEST
+
+static const char *test_text(void *arg, const char *key)
+{
+	return json_string_value(json_object_get(arg, key));
+}
+
+/* canon_write_node: texts replaced where resolve_texts would, escapes as jansson's. */
+START_TEST(test_direct_writer)
+{
+	json_t *texts = json_pack("{s:s, s:s}", "home.title", "首页", "cut", "a");
+	node *m = node_new_map(A, (src_pos){ 0 });
+	set(m, "title", sc("home.title", 0));
+	set(m, "text", sc("no.such.key", 0));
+	set(m, "label", sc("5", 0));                 /* a number: never a key */
+	set(m, "hint", sc("true", 1));               /* quoted: a string, looked up, absent */
+	node *seq = node_new_seq(A, (src_pos){ 0 });
+	node_seq_push(A, seq, sc("home.title", 0));  /* list items are not text attributes */
+	set(m, "title_list", seq);
+	node *inner = node_new_map(A, (src_pos){ 0 });
+	set(inner, "caption", sc("home.title", 0));
+	set(inner, "x", sc("home.title", 0));
+	set(m, "nested", inner);
+	set(m, "esc", node_new_scalar(A, (src_pos){ 0 }, "a\"b\\c\n\t\x01\x1f\x7f/\0z", 13, 1));
+	set(m, "tag", sc("from", 0));
+	static const char *const attrs[] = { "title", "text", "label", "hint", "caption", NULL };
+	strbuf sb = STRBUF_INIT;
+	ck_assert_int_eq(canon_write_node(m, attrs, test_text, texts, &sb), 0);
+	ck_assert_str_eq(sb.buf, "{\"esc\":\"a\\\"b\\\\c\\n\\t\\u0001\\u001F\x7f/\\u0000z\",\"hint\":\"true\","
+			 "\"label\":5,\"nested\":{\"caption\":\"首页\",\"x\":\"home.title\"},\"tag\":\"from\","
+			 "\"text\":\"no.such.key\",\"title\":\"首页\",\"title_list\":[\"home.title\"]}");
+	/* the same bytes as jansson's general path */
+	json_t *j = canon_from_node(m, NULL);
+	json_object_set_new(j, "title", json_string("首页"));
+	json_object_set_new(json_object_get(j, "nested"), "caption", json_string("首页"));
+	strbuf ref = STRBUF_INIT;
+	ck_assert_int_eq(canon_dump(j, &ref), 0);
+	ck_assert_str_eq(sb.buf, ref.buf);
+	json_decref(j);
+	strbuf_release(&ref);
+	/* what it leaves to jansson: out unchanged */
+	strbuf_reset(&sb);
+	strbuf_adds(&sb, "keep");
+	node *bad = node_new_map(A, (src_pos){ 0 });
+	set(bad, "k", sc("ok \xff", 0));
+	ck_assert_int_eq(canon_write_node(bad, NULL, NULL, NULL, &sb), -1);
+	node *twice = node_new_map(A, (src_pos){ 0 });
+	node_map_push(A, twice, sc("k", 0), sc("1", 0));
+	node_map_push(A, twice, sc("k", 0), sc("2", 0));
+	ck_assert_int_eq(canon_write_node(twice, NULL, NULL, NULL, &sb), -1);
+	node *nul = node_new_map(A, (src_pos){ 0 });
+	node_map_push(A, nul, node_new_scalar(A, (src_pos){ 0 }, "a\0b", 3, 0), sc("1", 0));
+	ck_assert_int_eq(canon_write_node(nul, NULL, NULL, NULL, &sb), -1);
+	ck_assert_str_eq(sb.buf, "keep");
+	strbuf_release(&sb);
+	json_decref(texts);
+}
+END_TEST
+
+START_TEST(test_dump_strings)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "z", "末", "a.b", "x\"y\n", "A", "", "é", "\x01");
+	strbuf fast = STRBUF_INIT, ref = STRBUF_INIT;
+	ck_assert_int_eq(canon_dump_strings(o, &fast), 0);
+	ck_assert_int_eq(canon_dump(o, &ref), 0);
+	ck_assert_str_eq(fast.buf, ref.buf);
+	json_object_set_new(o, "n", json_integer(1));
+	strbuf_reset(&fast);
+	ck_assert_int_eq(canon_dump_strings(o, &fast), -1);
+	ck_assert_uint_eq(fast.len, 0);
+	strbuf_release(&fast);
+	strbuf_release(&ref);
+	json_decref(o);
 }
 END_TEST
 
@@ -398,6 +476,8 @@ Suite *suite_emit(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_canonical_json);
 	tcase_add_test(tc, test_canonical_bad_utf8);
+	tcase_add_test(tc, test_direct_writer);
+	tcase_add_test(tc, test_dump_strings);
 	tcase_add_test(tc, test_gzip_deterministic);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("edition");

@@ -328,6 +328,38 @@ START_TEST(test_every_error_reported)
 END_TEST
 
 /* An abstract base may leave top-level keys to its editions, but not keys of list items. */
+/*
+ * List items equal to ones of an edition validated without error are left out
+ * of later documents: an item that differs in anything (a value, a quote, a
+ * missing key) must still be checked, in the same process, after the clean run.
+ */
+START_TEST(test_clean_items_remembered)
+{
+	for (int round = 0; round < 2; round++) {
+		char *text = vt_fixture();
+		vt_run r;
+		vt_validate(&r, text, round, "schemas");
+		ck_assert_msg(r.errors == 0, "the fixture must be valid:\n%s", r.out);
+		free(text);
+		vt_release(&r);
+	}
+	vt_case("  - id: transfer\n    path: /transfer\n", "  - path: /transfer\n", "path: /transfer\n",
+		"missing required key 'id' in item 2 of 'routes' [missing-key]");
+	vt_case("    method: POST", "    method: PSOT", "PSOT",
+		"'method' must be one of GET, POST, found 'PSOT'; did you mean 'POST'? [schema-enum]");
+	vt_case("style: primary", "style: big", "big",
+		"'style' must be one of primary, secondary, danger, found 'big' [schema-enum]");
+	vt_case("confirm: true", "confirm: \"true\"", "\"true\"",
+		"'confirm' expects true or false, found the string \"true\" (remove the quotes) [quoted-bool]");
+	char *text = vt_fixture();
+	vt_run r;
+	vt_validate(&r, text, 0, "schemas");
+	ck_assert_msg(r.errors == 0, "the fixture must stay valid:\n%s", r.out);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
 START_TEST(test_abstract_base)
 {
 	char *text = vt_fixture();
@@ -482,6 +514,7 @@ Suite *suite_validate(void)
 	tcase_add_test(tc, test_scalar_list_item_where_map_belongs);
 	tcase_add_test(tc, test_bad_string_key);
 	tcase_add_test(tc, test_every_error_reported);
+	tcase_add_test(tc, test_clean_items_remembered);
 	tcase_add_test(tc, test_abstract_base);
 	tcase_add_test(tc, test_inherited_value_note);
 	tcase_add_test(tc, test_missing_schema_dir);
