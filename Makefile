@@ -43,7 +43,7 @@ UNITTEST := $(BUILD)/unit-tests
 
 DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils liblua5.4-dev lua5.4 \
                zlib1g-dev check libmicrohttpd-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev \
-               libsodium-dev libjansson-dev redis-server nginx curl chromium chromium-driver
+               libsodium-dev libjansson-dev redis-server nginx curl chromium chromium-driver fonts-wqy-microhei
 BENCH_PKGS  := libnginx-mod-http-lua wrk hyperfine valgrind
 
 .PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale browser

@@ -292,7 +292,7 @@ START_TEST(test_edition_sections)
 	ck_assert_str_eq(pack_get_info(pk)->lua_version, "5.4");
 
 	json_t *meta = entry_json(pk, PACK_META, "json");
-	ck_assert_str_eq(json_string_value(json_object_get(meta, "title")), "兴业关怀版");
+	ck_assert_str_eq(json_string_value(json_object_get(meta, "title")), "华兴关怀版");
 	json_t *chain = json_object_get(meta, "chain");
 	ck_assert_uint_eq(json_array_size(chain), 3);
 	ck_assert_str_eq(json_string_value(json_array_get(chain, 2)), "personal");

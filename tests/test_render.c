@@ -28,7 +28,7 @@ static void fixture_setup(void)
 	ed.id = "mass";
 	ed.version = "7.0.0";
 	ed.meta = json_loads("{\"edition\":\"mass\",\"home\":\"home\",\"locale\":\"zh-CN\","
-			     "\"title\":\"兴业银行\",\"contact\":{\"phone\":\"955-61\"},"
+			     "\"title\":\"华兴银行\",\"contact\":{\"phone\":\"955-61\"},"
 			     "\"features\":{\"video_counter\":false}}", 0, NULL);
 	ed.strings = json_loads("{\"ui.logout\":\"退出登录\",\"ui.approve\":\"同意\"}", 0, NULL);
 	ed.products = json_loads("[{\"id\":\"xingedai\",\"kind\":\"loan\",\"name\":\"兴e贷\","
@@ -554,7 +554,7 @@ START_TEST(test_header_identities_and_logout)
 	ck_contains(html, "深圳兴旺贸易有限公司");
 	ck_contains(html, "action=\"/logout\"");
 	ck_contains(html, ">退出登录</button>");
-	ck_contains(html, "<a class=\"c-appbar-title\" href=\"/mass/home\">兴业银行</a>");
+	ck_contains(html, "<a class=\"c-appbar-title\" href=\"/mass/home\">华兴银行</a>");
 	free(html);
 	json_decref(ids);
 }
@@ -665,7 +665,7 @@ START_TEST(test_page_shell_parses)
 	ck_contains(html, "<link rel=\"stylesheet\" href=\"/static/app.css\">");
 	ck_contains(html, "<link rel=\"stylesheet\" href=\"/mass/theme.css\">");
 	ck_contains(html, "<h1 class=\"c-page-title\">测试</h1>");
-	ck_contains(html, "<title>测试 - 兴业银行</title>");
+	ck_contains(html, "<title>测试 - 华兴银行</title>");
 	assert_parses(html);
 	free(html);
 	free(layout);
