@@ -604,8 +604,10 @@ int backend_take_options(int *argc, char **argv)
 			value = eq + 1;
 		else if (i + 1 < *argc)
 			value = argv[++i];
-		else
-			return option_misuse(names[k], "", "missing value");
+		else {
+			fprintf(stderr, "editiond: missing value for '%s'\nTry 'editiond --help'.\n", names[k]);
+			return 2;
+		}
 		char opt[32];
 		snprintf(opt, sizeof opt, "%s", names[k]);
 		int rc = apply_option(opt, value);
