@@ -103,7 +103,7 @@ static const char base_css[] =
 "padding:calc(var(--sp) * 2);margin:var(--sp) 0}\n"
 ".c-balance_card{background:var(--pr);color:var(--onpr)}\n"
 ".c-balance_card .c-link,.c-balance_card .c-muted{color:var(--onpr)}\n"
-".c-balance-card-title{margin:0}.c-balance-card-value{margin:4px 0;font-size:calc(var(--fs) * 1.75);"
+".c-balance-card-title{margin:0}.c-balance-card-value{margin:4px 0;font-size:min(calc(var(--fs) * 1.75),9vw);overflow-wrap:anywhere;"
 "font-weight:700;font-variant-numeric:tabular-nums}\n"
 ".c-account_list,.c-transaction_list,.c-list,.c-product_list,.c-benefit_list,.c-calendar,"
 ".c-approval_list{list-style:none;margin:var(--sp) 0;padding:0;background:var(--sf);"
