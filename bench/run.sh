@@ -77,9 +77,9 @@ trap 'exit 130' INT TERM
 
 log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-read -r P_ED P_STATIC P_LUA P_MEM P_PLAIN < <(python3 -c '
+read -r P_ED P_STATIC P_LUA P_MEM P_PLAIN P_FLOOR P_FLOOR2 < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(5)]
+ss = [socket.socket() for _ in range(7)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 
@@ -94,6 +94,7 @@ gcc -std=c17 -D_GNU_SOURCE -O2 -I"$root/compiler" -I"$root/runtime" $(pkg-config
 	-o "$work/stubdata" "$bench/stubdata.c" $objs "$root/build/compiler/pack.o" "$root/build/compiler/strbuf.o" \
 	$(pkg-config --libs $pkgs) -lpthread -lm
 "$work/stubdata" "$work/packs" "$work/data" mass zhangwei >"$work/stub.json"
+gcc -std=c17 -D_GNU_SOURCE -O2 -o "$work/mhd_floor" "$bench/mhd_floor.c" $(pkg-config --cflags --libs libmicrohttpd) -lpthread
 
 # Waits until url answers (10 s at most).
 wait_up() {
@@ -199,14 +200,15 @@ wrk_run() {
 	echo "$((c1 - c0)) $(cut -d' ' -f1 /proc/loadavg)" >"$out.cpu"
 }
 
-# side_by_side CASE PATH PEERPORT PEERPID [wrk args...]
+# side_by_side CASE PATH PEERPORT PEERPID [wrk args...]: side A is editiond
+# unless A_PORT and A_PID name another server.
 side_by_side() {
-	local case=$1 path=$2 peer=$3 peerpid=$4
+	local case=$1 path=$2 peer=$3 peerpid=$4 aport=${A_PORT:-$P_ED} apid=${A_PID:-$ED_BENCH_PID}
 	shift 4
-	DUR=$WARM wrk_run "$work/warm.txt" "$ED_BENCH_PID" "http://127.0.0.1:$P_ED$path" "$@"
+	DUR=$WARM wrk_run "$work/warm.txt" "$apid" "http://127.0.0.1:$aport$path" "$@"
 	DUR=$WARM wrk_run "$work/warm.txt" "$peerpid" "http://127.0.0.1:$peer$path" "$@"
 	for i in $(seq "$RUNS"); do
-		wrk_run "$work/$case-editiond-$i.txt" "$ED_BENCH_PID" "http://127.0.0.1:$P_ED$path" "$@"
+		wrk_run "$work/$case-editiond-$i.txt" "$apid" "http://127.0.0.1:$aport$path" "$@"
 		wrk_run "$work/$case-nginx-$i.txt" "$peerpid" "http://127.0.0.1:$peer$path" "$@"
 	done
 }
@@ -215,6 +217,18 @@ log "(a) GET $SCREEN_URL: $RUNS x ${DUR}s per side"
 side_by_side a "$SCREEN_URL" "$P_STATIC" "$NGINX_STATIC_PID"
 log "(a, for comparison) the same against nginx with sendfile on, no open_file_cache"
 side_by_side a-plain "$SCREEN_URL" "$P_PLAIN" "$NGINX_PLAIN_PID"
+# The HTTP library's floor (bench/mhd_floor.c): what editiond could reach at best.
+for v in floor floor-shared; do
+	port=$P_FLOOR
+	[ $v = floor-shared ] && port=$P_FLOOR2
+	taskset -c "$SERVER_CPU" "$work/mhd_floor" "$work/home.json" "$port" $([ $v = floor-shared ] && echo shared) &
+	fpid=$!
+	pids="$pids $fpid"
+	wait_up "http://127.0.0.1:$port/"
+	log "(a, for comparison) bench/mhd_floor.c${v#floor} against nginx"
+	A_PORT=$port A_PID=$fpid side_by_side "a-$v" "$SCREEN_URL" "$P_STATIC" "$NGINX_STATIC_PID"
+	kill -TERM "$fpid"
+done
 if [ $have_lua = 1 ]; then
 	for f in $FLOWS; do
 		log "(b) POST /api/v1/mass/flows/$f: $RUNS x ${DUR}s per side"
@@ -375,6 +389,10 @@ size_a = os.path.getsize(work + "/home.json")
 rows.append(("(a) GET screen `mass/home` (%d B JSON)" % size_a, a, ">= 1.2x"))
 rows.append(("(a, comparison only) the same against nginx with `sendfile on`, no `open_file_cache` (Debian's nginx.conf)",
              case("a-plain"), "-"))
+rows.append(("(a, comparison only) bench/mhd_floor.c in editiond's place: libmicrohttpd set up as editiond, same headers, nothing else",
+             case("a-floor"), "-"))
+rows.append(("(a, comparison only) bench/mhd_floor.c with one response built at start (no X-Request-Id)",
+             case("a-floor-shared"), "-"))
 if have_lua == "1":
     for f in flows:
         b = case("b-" + f)
@@ -408,6 +426,9 @@ w("Server pinned to CPU %s (`taskset`), one worker (editiond `--workers 1`, ngin
   " wrk pinned to CPU %s: `wrk -t%s -c%s -d%ss --latency`; keep-alive on both, access log off on both," % (
       scpu, ccpu, threads, conns, dur))
 w("identity encoding on both (wrk sends no Accept-Encoding; nginx `gzip off`), the same response headers on both.")
+w("")
+w("Rows marked *comparison only* have no target: they show how the figure depends on nginx's set-up, and what")
+w("libmicrohttpd itself allows (bench/mhd_floor.c stands in the editiond columns there).")
 w("")
 w("| case | editiond req/s | nginx req/s | ratio | target | verdict | editiond p99 ms | nginx p99 ms | errors |")
 w("|---|---:|---:|---:|---|---|---:|---:|---:|")
