@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "app_int.h"
@@ -297,5 +298,7 @@ void admin_metrics(strbuf *out)
 		    "# TYPE reload_last_success_timestamp_seconds gauge\n"
 		    "reload_last_success_timestamp_seconds %lld\n", adm.refused_at, adm.ok_at);
 	pthread_mutex_unlock(&adm.lock);
+	strbuf_addf(out, "# HELP pack_sets_alive pack sets in memory: the current one and older ones requests still hold\n"
+		    "# TYPE pack_sets_alive gauge\npack_sets_alive %ld\n", registry_sets_alive());
 	versions_metrics(out);
 }

@@ -49,13 +49,14 @@ struct registry {
 	size_t n_sel;
 	rollout *ro;                /* owned, or NULL: highest versions, no canary */
 	int versioned;              /* a rollout file, or some id in several versions */
+	int complete;               /* built whole (counted in sets_built) */
 	registry *base;             /* a view: the set it shows (referenced) ... */
 	const ed_priv *over;        /* ... with this edition in place of its stable version */
 };
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static registry *current;
-static atomic_long sets_freed;
+static atomic_long sets_freed, sets_built;
 
 /* A view's lookups go to the set it was made from. */
 static const registry *root(const registry *r)
@@ -412,6 +413,8 @@ int registry_load_set(const char *dir, const unsigned char *trust_pk, const char
 	if (r->ro && check_rollout(r, err) < 0)
 		return refuse(r, reason, "foreign");
 	select_stable(r);
+	r->complete = 1;
+	atomic_fetch_add(&sets_built, 1);
 	*out = r;
 	return 0;
 }
@@ -445,13 +448,19 @@ void registry_release(registry *r)
 	free(r->eds);
 	free(r->sel);
 	rollout_free(r->ro);
+	if (r->complete)
+		atomic_fetch_add(&sets_freed, 1);
 	free(r);
-	atomic_fetch_add(&sets_freed, 1);
 }
 
 long registry_sets_freed(void)
 {
 	return atomic_load(&sets_freed);
+}
+
+long registry_sets_alive(void)
+{
+	return atomic_load(&sets_built) - atomic_load(&sets_freed);
 }
 
 registry *registry_view(registry *r, const rt_edition *chosen)

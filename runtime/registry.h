@@ -88,8 +88,10 @@ int registry_version_cmp(const char *a, const char *b);
  * reference on r's set; release with registry_release. Without chosen: r itself, referenced.
  */
 registry *registry_view(registry *r, const rt_edition *chosen);
-/* Pack sets freed since the process started (views not counted): for tests. */
+/* Whole pack sets freed since the process started (views and refused sets not counted): for tests. */
 long registry_sets_freed(void);
+/* Whole pack sets built and not yet freed: the current one plus those requests still hold. */
+long registry_sets_alive(void);
 
 const rt_route *edition_route_by_path(const rt_edition *e, const char *method, const char *path);
 const rt_route *edition_route_by_id(const rt_edition *e, const char *route_id);
