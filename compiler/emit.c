@@ -17,9 +17,9 @@
  * Packs are independent, so emit_build builds them on one thread per core.
  * A thread only reads the model (edition_strings is warmed on the main thread
  * first, since it fills a cache) and keeps its errors until the main thread
- * reports them in edition order. Each thread remembers the gzip body of every
- * screen JSON and the bytecode of every script it has made: editions that
- * extend one another share most of them. The results are the same bytes as
+ * reports them in edition order. The threads remember together (under one
+ * lock) the gzip body of every screen JSON and the bytecode of every script
+ * made: editions that extend one another share most of them. The results are the same bytes as
  * without threads or memos (tests/test_emit.c compares them).
  */
 #include "emit.h"
@@ -78,12 +78,18 @@ typedef struct memo {
 
 #define MEMO_MAX_BYTES (64u << 20)  /* beyond this, stop remembering */
 
+/* What every thread of a build reuses: one thread's work serves all. */
+typedef struct emit_memos {
+	pthread_mutex_t lock;
+	memo gz;                    /* screen JSON -> gzip body */
+	memo lua;                   /* script name NUL text -> stripped bytecode */
+} emit_memos;
+
 /* What one thread reuses across the packs it builds. */
 typedef struct emit_worker {
 	z_stream gz;                /* every screen's gzip body, reset between them */
 	lua_State *L;
-	memo gz_memo;               /* screen JSON -> gzip body */
-	memo lua_memo;              /* script name NUL text -> stripped bytecode */
+	emit_memos *memos;
 } emit_worker;
 
 typedef struct emit_msg {       /* an error kept until it can be reported on the main thread */
@@ -209,6 +215,38 @@ static void memo_free(memo *m)
 		free(m->slot[i].key);
 	free(m->slot);
 	*m = (memo){ 0 };
+}
+
+static void memos_init(emit_memos *m)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+}
+
+static void memos_release(emit_memos *m)
+{
+	memo_free(&m->gz);
+	memo_free(&m->lua);
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* Appends the value remembered for k to out: 1, or 0 when there is none. */
+static int memo_fetch(emit_memos *ms, memo *m, const void *k, size_t klen, uint32_t h, strbuf *out)
+{
+	pthread_mutex_lock(&ms->lock);
+	const memo_entry *e = memo_get(m, k, klen, h);
+	if (e)
+		strbuf_add(out, e->val, e->vlen);
+	pthread_mutex_unlock(&ms->lock);
+	return e != NULL;
+}
+
+static void memo_store(emit_memos *ms, memo *m, const void *k, size_t klen, uint32_t h,
+		       const void *v, size_t vlen)
+{
+	pthread_mutex_lock(&ms->lock);
+	memo_put(m, k, klen, h, v, vlen);
+	pthread_mutex_unlock(&ms->lock);
 }
 
 /* JSON of a node, reporting text that is not UTF-8. */
@@ -495,12 +533,10 @@ static void emit_screen(emit_ctx *c, const node *s)
 	}
 	if (dumped == 0) {
 		uint32_t h = memo_hash(body.buf, body.len);
-		const memo_entry *hit = memo_get(&c->wk->gz_memo, body.buf, body.len, h);
-		if (hit) {
-			strbuf_add(&gz, hit->val, hit->vlen);
-		} else {
+		emit_memos *ms = c->wk->memos;
+		if (!memo_fetch(ms, &ms->gz, body.buf, body.len, h, &gz)) {
 			gz_member(&c->wk->gz, body.buf, body.len, &gz);
-			memo_put(&c->wk->gz_memo, body.buf, body.len, h, gz.buf, gz.len);
+			memo_store(ms, &ms->gz, body.buf, body.len, h, gz.buf, gz.len);
 		}
 		pack_writer_add(c->w, PACK_SCREENS, id, body.buf, body.len);
 		pack_writer_add(c->w, PACK_SCREENS_GZ, id, gz.buf, gz.len);
@@ -577,9 +613,7 @@ static int compile_flow(emit_worker *wk, const named_doc *script, strbuf *out, s
 	strbuf_addc(&key, '\0');
 	strbuf_add(&key, script->text ? script->text : "", script->len);
 	uint32_t h = memo_hash(key.buf, key.len);
-	const memo_entry *hit = memo_get(&wk->lua_memo, key.buf, key.len, h);
-	if (hit) {
-		strbuf_add(out, hit->val, hit->vlen);
+	if (memo_fetch(wk->memos, &wk->memos->lua, key.buf, key.len, h, out)) {
 		strbuf_release(&key);
 		return 0;
 	}
@@ -597,7 +631,7 @@ static int compile_flow(emit_worker *wk, const named_doc *script, strbuf *out, s
 	}
 	lua_dump(L, dump_writer, out, 1);
 	lua_settop(L, 0);
-	memo_put(&wk->lua_memo, key.buf, key.len, h, out->buf + before, out->len - before);
+	memo_store(wk->memos, &wk->memos->lua, key.buf, key.len, h, out->buf + before, out->len - before);
 	strbuf_release(&key);
 	return 0;
 }
@@ -700,9 +734,10 @@ static void emit_products(emit_ctx *c)
 
 /* --- one pack ----------------------------------------------------------- */
 
-static void worker_init(emit_worker *wk)
+static void worker_init(emit_worker *wk, emit_memos *memos)
 {
 	memset(wk, 0, sizeof(*wk));
+	wk->memos = memos;
 	gz_init(&wk->gz);
 	wk->L = luaL_newstate();
 	if (!wk->L) {
@@ -715,8 +750,6 @@ static void worker_release(emit_worker *wk)
 {
 	deflateEnd(&wk->gz);
 	lua_close(wk->L);
-	memo_free(&wk->gz_memo);
-	memo_free(&wk->lua_memo);
 }
 
 /*
@@ -778,10 +811,13 @@ int emit_pack(project *p, const edition *e, const unsigned char *sign_sk, strbuf
 	if (emit_prepare(p, e) < 0)
 		return -1;
 	emit_worker wk;
+	emit_memos memos;
 	emit_msgs msgs = { 0 };
-	worker_init(&wk);
+	memos_init(&memos);
+	worker_init(&wk, &memos);
 	int rc = emit_one(p, e, sign_sk, out, st, &wk, &msgs);
 	worker_release(&wk);
+	memos_release(&memos);
 	msgs_flush(p, &msgs);
 	return rc;
 }
@@ -1040,13 +1076,14 @@ typedef struct build_job {
 	built *b;
 	size_t n;
 	atomic_size_t next;         /* the next edition to take */
+	emit_memos memos;           /* shared by the threads */
 } build_job;
 
 static void *build_thread(void *arg)
 {
 	build_job *j = arg;
 	emit_worker wk;
-	worker_init(&wk);
+	worker_init(&wk, &j->memos);
 	for (;;) {
 		size_t i = atomic_fetch_add(&j->next, 1);
 		if (i >= j->n)
@@ -1120,8 +1157,10 @@ int emit_build(project *p, const char *out_dir, const unsigned char *sign_sk, FI
 	}
 	build_job job = { .p = p, .sign_sk = sign_sk, .b = b, .n = n };
 	atomic_init(&job.next, 0);
+	memos_init(&job.memos);
 	if (n)
 		build_all(&job);
+	memos_release(&job.memos);
 	failed |= build_finish(p, b, n, progress);
 	if (!failed) {
 		strbuf manifest = STRBUF_INIT;
