@@ -336,7 +336,9 @@ static int read_answer(service *s, const strbuf *body, json_t **result, strbuf *
 	return res;
 }
 
-static int exchange(service *s, CURL *h, const char *body, json_t **result, strbuf *err)
+/* One POST; *timed_out says whether the transfer hit its timeout. */
+static int exchange(service *s, CURL *h, const char *body, long timeout_ms, int *timed_out,
+		    json_t **result, strbuf *err)
 {
 	strbuf answer = STRBUF_INIT;
 	long status = 0;
@@ -346,10 +348,11 @@ static int exchange(service *s, CURL *h, const char *body, json_t **result, strb
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg.connect_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)cfg.total_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer);
 	CURLcode cc = curl_easy_perform(h);
 	int res = RES_FAILED;
+	*timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 	if (cc != CURLE_OK) {
 		log_failure(s, curl_easy_strerror(cc));
 	} else if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status), status != 200) {
@@ -374,19 +377,25 @@ static void note_transition(service *s, breaker_state st)
 }
 
 static int remote_call(service *s, const bank_identity *who, const char *op, json_t *args,
-		       json_t **result, strbuf *err)
+		       int budget_ms, json_t **result, strbuf *err)
 {
 	breaker_ticket t = breaker_allow(s->br);
-	int res = RES_REJECTED, changed = 0;
+	int res = RES_REJECTED, changed = 0, timed_out = 0;
+	int cut = budget_ms > 0 && budget_ms < cfg.total_ms;
 
 	if (t != BREAKER_REJECT) {
 		CURL *h = thread_handle();
 		char *body = request_body(who, op, args);
-		res = h && body ? exchange(s, h, body, result, err) : RES_FAILED;
+		res = h && body ? exchange(s, h, body, cut ? budget_ms : cfg.total_ms, &timed_out, result, err)
+				: RES_FAILED;
 		free(body);
-		breaker_state st = breaker_record(s->br, t, res != RES_FAILED, &changed);
-		if (changed)
-			note_transition(s, st);
+		if (res == RES_FAILED && timed_out && cut) {
+			breaker_release(s->br, t);   /* the flow's deadline, not the service, ended it */
+		} else {
+			breaker_state st = breaker_record(s->br, t, res != RES_FAILED, &changed);
+			if (changed)
+				note_transition(s, st);
+		}
 	}
 	atomic_fetch_add(&s->calls[res], 1);
 	if (res == RES_OK)
@@ -396,15 +405,15 @@ static int remote_call(service *s, const bank_identity *who, const char *op, jso
 	return -1;
 }
 
-int backend_call(bank *b, const bank_identity *who, const char *op, json_t *args,
-		 json_t **result, strbuf *err)
+int backend_call_by(bank *b, const bank_identity *who, const char *op, json_t *args, int budget_ms,
+		    json_t **result, strbuf *err)
 {
 	const char *name = backend_service_of(op);
 	service *s = name ? find_service(name) : NULL;
 
 	*result = NULL;
 	if (s && s->url)
-		return remote_call(s, who, op, args, result, err);
+		return remote_call(s, who, op, args, budget_ms, result, err);
 	int rc = bank_call(b, who, op, args, result, err);
 	if (s) {
 		int res = rc == 0 ? RES_OK : !strcmp(err->buf, "unavailable") || !strcmp(err->buf, "internal")
@@ -412,6 +421,12 @@ int backend_call(bank *b, const bank_identity *who, const char *op, json_t *args
 		atomic_fetch_add(&s->calls[res], 1);
 	}
 	return rc;
+}
+
+int backend_call(bank *b, const bank_identity *who, const char *op, json_t *args,
+		 json_t **result, strbuf *err)
+{
+	return backend_call_by(b, who, op, args, 0, result, err);
 }
 
 breaker_state backend_breaker_state(const char *name)

@@ -70,6 +70,14 @@ breaker_state backend_breaker_state(const char *service);
 int backend_call(bank *b, const bank_identity *who, const char *op, json_t *args,
 		 json_t **result, strbuf *err);
 
+/*
+ * The same within a time budget (ms; <= 0: the configured total timeout): a
+ * remote call waits no longer than the smaller of the two. A call cut short by
+ * the budget gives "unavailable" but is no verdict on the service.
+ */
+int backend_call_by(bank *b, const bank_identity *who, const char *op, json_t *args, int budget_ms,
+		    json_t **result, strbuf *err);
+
 /* A flow answered with its fallback (counted per edition and flow). */
 void backend_fallback(const char *edition, const char *flow);
 /* Appends backend_calls_total, breaker_state and fallbacks_total to a /metrics body. */

@@ -203,6 +203,16 @@ breaker_state breaker_record(breaker *b, breaker_ticket t, int ok, int *changed)
 	return after;
 }
 
+void breaker_release(breaker *b, breaker_ticket t)
+{
+	if (t != BREAKER_PROBE)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (b->state == BREAKER_HALF_OPEN && b->probes_out > 0)
+		b->probes_out--;
+	pthread_mutex_unlock(&b->lock);
+}
+
 /* --- reading it ---------------------------------------------------------------------------- */
 
 breaker_state breaker_state_now(breaker *b)

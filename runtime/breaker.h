@@ -54,6 +54,9 @@ breaker_ticket breaker_allow(breaker *b);
  */
 breaker_state breaker_record(breaker *b, breaker_ticket t, int ok, int *changed);
 
+/* Gives a ticket back without an outcome (the call was cut short by its caller). */
+void breaker_release(breaker *b, breaker_ticket t);
+
 breaker_state breaker_state_now(breaker *b);
 /* The length of the current (or last) opening in ms: the base, doubled on each re-open. */
 int breaker_open_time_ms(breaker *b);

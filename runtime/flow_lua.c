@@ -361,6 +361,16 @@ static json_t *bridge_args(lua_State *L, flow_run_state *run, const char *op, st
 	return args;
 }
 
+/* What is left of the run's deadline, in ms (at least 1): a remote bank call waits no longer. */
+static int budget_ms(const flow_run_state *run)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(run->deadline.tv_sec - now.tv_sec) * 1000 +
+		       (run->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 1 ? 1 : ms > 600000 ? 600000 : (int)ms;
+}
+
 static int bank_bridge(lua_State *L)
 {
 	flow_vm *vm = vm_of(L);
@@ -378,7 +388,7 @@ static int bank_bridge(lua_State *L)
 	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
 	int rc = -1;
 	if (args)
-		rc = backend_call(run->runner->bank, run->who, op, args, &res, &err);
+		rc = backend_call_by(run->runner->bank, run->who, op, args, budget_ms(run), &res, &err);
 	json_decref(args);
 	if (rc != 0) {
 		if (!args) {

@@ -5,11 +5,13 @@
  * (an injected clock lets it turn half-open and close), the server's secret,
  * the command-line options and the metrics text.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -181,6 +183,43 @@ START_TEST(failures_open_then_probe_closes)
 }
 END_TEST
 
+/* A port that accepts connections (the kernel's backlog) and never answers. */
+static int silent_port(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(*fd, 0);
+	ck_assert_int_eq(bind(*fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(*fd, 8), 0);
+	ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+START_TEST(deadline_cut_is_no_verdict)
+{
+	strbuf err = STRBUF_INIT;
+	json_t *res = NULL, *args = json_array();
+	int fd;
+	char silent[64];
+	breaker_config c = { .min_calls = 1 };
+	backend_set_breaker(&c, test_clock, NULL);
+	backend_set_timeouts(200, 300);
+	snprintf(silent, sizeof silent, "http://127.0.0.1:%d", silent_port(&fd));
+	ck_assert_int_eq(backend_set("accounts", silent, &err), 0);
+	ck_assert_int_eq(backend_call_by(bk, &zhangwei, "accounts", args, 50, &res, &err), -1);
+	ck_assert_str_eq(err.buf, "unavailable");
+	ck_assert_int_eq(backend_breaker_state("accounts"), BREAKER_CLOSED);  /* the flow ran out, not the service */
+	strbuf_reset(&err);
+	ck_assert_int_eq(backend_call_by(bk, &zhangwei, "accounts", args, 0, &res, &err), -1);
+	ck_assert_str_eq(err.buf, "unavailable");
+	ck_assert_int_eq(backend_breaker_state("accounts"), BREAKER_OPEN);    /* its own timeout: a failure */
+	close(fd);
+	json_decref(args);
+	strbuf_release(&err);
+}
+END_TEST
+
 START_TEST(secret_is_required)
 {
 	strbuf err = STRBUF_INIT;
@@ -287,6 +326,7 @@ Suite *suite_backend(void)
 	tcase_add_test(tc, remote_answers_like_embedded);
 	tcase_add_test(tc, refusals_are_answers);
 	tcase_add_test(tc, failures_open_then_probe_closes);
+	tcase_add_test(tc, deadline_cut_is_no_verdict);
 	tcase_add_test(tc, secret_is_required);
 	tcase_add_test(tc, secret_file_is_checked);
 	tcase_add_test(tc, options_are_taken_out);

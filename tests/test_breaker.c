@@ -165,6 +165,25 @@ START_TEST(late_outcomes_are_dropped)
 }
 END_TEST
 
+START_TEST(released_probe_lets_another_through)
+{
+	breaker *b = make(20);
+	trip(b);
+	now_ms += 1000;
+	breaker_ticket t = breaker_allow(b);
+	ck_assert_int_eq(t, BREAKER_PROBE);
+	ck_assert_int_eq(breaker_allow(b), BREAKER_REJECT);
+	breaker_release(b, t);                /* cut short: no verdict */
+	ck_assert_int_eq(breaker_state_now(b), BREAKER_HALF_OPEN);
+	t = breaker_allow(b);
+	ck_assert_int_eq(t, BREAKER_PROBE);
+	ck_assert_int_eq(breaker_record(b, t, 1, NULL), BREAKER_CLOSED);
+	breaker_release(b, BREAKER_PASS);     /* a normal ticket: nothing to give back */
+	ck_assert_int_eq(breaker_state_now(b), BREAKER_CLOSED);
+	breaker_free(b);
+}
+END_TEST
+
 START_TEST(defaults_apply)
 {
 	breaker *b = breaker_new(NULL, test_clock, NULL);
@@ -229,6 +248,7 @@ Suite *suite_breaker(void)
 	tcase_add_test(tc, open_time_doubles_and_caps);
 	tcase_add_test(tc, probe_success_closes_and_resets);
 	tcase_add_test(tc, late_outcomes_are_dropped);
+	tcase_add_test(tc, released_probe_lets_another_through);
 	tcase_add_test(tc, defaults_apply);
 	tcase_add_test(tc, threads_keep_counts);
 	suite_add_tcase(s, tc);
