@@ -501,6 +501,16 @@ static void choose_version(req *r, const char *path)
 	}
 }
 
+/* A canary's requests count apart in the log and metrics: edition "mass@7.1.0". */
+static void label_canary(req *r)
+{
+	const rt_edition *ed = registry_find(r->reg, r->rs->edition);
+	size_t n = strlen(r->rs->edition);
+
+	if (ed && registry_stable(r->reg, ed->id) != ed && n + 1 + strlen(ed->version) < sizeof r->rs->edition)
+		snprintf(r->rs->edition + n, sizeof r->rs->edition - n, "@%s", ed->version);
+}
+
 void app_handle(void *cls, http_request *rq, http_response *rs)
 {
 	req r = { .a = cls, .rq = rq, .rs = rs, .reg = http_registry(rq) };
@@ -522,6 +532,8 @@ void app_handle(void *cls, http_request *rq, http_response *rs)
 		dispatch(&r, method, path);
 		if (!strncmp(path, "/api/v1/", 8))
 			compare_api(&r, method, path);
+		if (r.on_canary)
+			label_canary(&r);
 	}
 	if (r.has_session)
 		session_clear(&r.s);

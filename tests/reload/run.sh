@@ -41,6 +41,7 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL $1${2:+: $2}"; }
 expect() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+curl() { command curl -m 20 "$@"; }     # no step may hang
 
 # --- packs, the canary, the client ---------------------------------------------------------
 cd "$ROOT" || exit 1
@@ -76,22 +77,18 @@ if ! ${CC:-gcc} -std=c17 -D_GNU_SOURCE -O1 -Wall -Wextra "$HERE/load.c" -o "$TMP
 fi
 
 # --- the server ------------------------------------------------------------------------------
-for try in 1 2 3 4 5; do
-	PORT=$((20000 + RANDOM % 10000))
-	"$EDITIOND" --packs "$TMP/packs" --rollout "$TMP/rollout.json" --admin-token-file "$TMP/admin.token" \
-		--listen "127.0.0.1:$PORT" --data "$TMP/data" --workers 4 --log "$TMP/server.log" \
-		>"$TMP/server.out" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 50); do
-		curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-	wait "$SERVER_PID" 2>/dev/null
-	SERVER_PID=""
+# port 0: the kernel picks a free one, the log says which
+"$EDITIOND" --packs "$TMP/packs" --rollout "$TMP/rollout.json" --admin-token-file "$TMP/admin.token" \
+	--listen 127.0.0.1:0 --data "$TMP/data" --workers 4 --log "$TMP/server.log" >"$TMP/server.out" 2>&1 &
+SERVER_PID=$!
+PORT=""
+for _ in $(seq 100); do
+	PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/server.log" 2>/dev/null | head -1)
+	[ -n "$PORT" ] && break
+	kill -0 "$SERVER_PID" 2>/dev/null || break
+	sleep 0.1
 done
-if [ -z "$SERVER_PID" ]; then
+if [ -z "$PORT" ]; then
 	cat "$TMP/server.out"; bad "editiond starts"; finish
 fi
 B="http://127.0.0.1:$PORT"
@@ -165,6 +162,7 @@ for _ in $(seq 20); do
 	[ "$alive" = 1 ] && break
 	sleep 0.1
 done
+expect "the canary's requests counted apart" 'curl -s "$B/metrics" | grep -q "^requests_total{edition=\"mass@7.1.0\",route=\"api.data\",status=\"200\"}"'
 expect "old pack sets freed once their requests ended" '[ "$alive" = 1 ]' "alive=$alive"
 
 # --- dual run ---------------------------------------------------------------------------------------
