@@ -62,6 +62,8 @@ int sec_fetch_csrf(sec_client *cl, const char *page);
  * sent as X-CSRF-Token. NULL when the login or the switch failed.
  */
 sec_client *sec_identity(const char *user, const char *identity);
+/* A form body: _csrf, _idem, _confirm=1 when confirm, then params (strings as they are, true as 1). */
+void sec_form_body(json_t *params, const char *csrf, const char *idem, int confirm, char *out, size_t n);
 /* URL-encodes s into out (n bytes). */
 void sec_urlencode(const char *s, char *out, size_t n);
 

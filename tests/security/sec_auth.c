@@ -63,11 +63,11 @@ static void fixation_chosen_token(void)
 static void fixation_issued_token(void)
 {
 	sec_client *attacker = sec_client_new(), *victim = sec_client_new();
-	char planted[96], after[96];
-	sec_resp r = sec_get(attacker, "/login");
+	char planted[96], after[96], body[200];
+	sec_resp r;
 	long st;
 
-	sec_resp_free(&r);
+	sec_fetch_csrf(attacker, "/login");      /* the attacker also knows this session's CSRF token */
 	sec_cookie(attacker, planted, sizeof planted);
 	plant_cookie(victim, planted);
 	st = sec_login_form(victim, "chenjing", "demo1234");
@@ -80,6 +80,11 @@ static void fixation_issued_token(void)
 	sec_resp_free(&r);
 	st = status_with_cookie("/api/v1/mass/data/accounts", planted);
 	sec_check(st == 401, "fixation: planted token refused by the api", "status %ld", st);
+	snprintf(body, sizeof body, "_csrf=%s", attacker->csrf);
+	r = sec_post_form(victim, "/logout", body);
+	sec_check(*attacker->csrf && r.status == 403, "fixation: the pre-login CSRF token is dead after login",
+		  "status %ld", r.status);
+	sec_resp_free(&r);
 	sec_client_free(attacker);
 	sec_client_free(victim);
 }
@@ -198,6 +203,15 @@ static void csrf_forms(sec_client *victim, sec_client *attacker)
 			  r.status, before, after);
 		sec_resp_free(&r);
 	}
+	/* control: the victim's own token does move the money, so the refusals above were the token's doing */
+	sec_fetch_csrf(victim, "/mass/transfer");
+	snprintf(body, sizeof body, "_idem=csrf-%d-ok&from=6&to_account=%s&to_name=x&to_bank=own&amount=7.00"
+		 "&memo=csrf&_confirm=1&_csrf=%s", (int)getpid(), chenjing_account, victim->csrf);
+	sec_resp r = sec_post_form(victim, "/mass/transfer/submit", body);
+	after = balance_of(victim, "mass", "6");
+	sec_check(r.status == 303 && after == before - 700, "csrf: control, the session's own token moves 7.00",
+		  "status %ld, balance %lld -> %lld", r.status, before, after);
+	sec_resp_free(&r);
 }
 
 static void csrf_api(sec_client *victim, sec_client *attacker)

@@ -230,6 +230,29 @@ void sec_urlencode(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* Form body from params (strings as they are, true as 1). */
+void sec_form_body(json_t *params, const char *csrf, const char *idem, int confirm, char *out, size_t n)
+{
+	const char *k;
+	json_t *v;
+	char enc[3 * 1200];
+	size_t o = (size_t)snprintf(out, n, "_csrf=%s&_idem=%s%s", csrf, idem, confirm ? "&_confirm=1" : "");
+
+	json_object_foreach(params, k, v) {
+		char val[1200];
+		if (*k == '_')
+			continue;
+		if (json_is_string(v))
+			snprintf(val, sizeof val, "%s", json_string_value(v));
+		else if (json_is_integer(v))
+			snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
+		else
+			snprintf(val, sizeof val, "%s", json_is_true(v) ? "1" : "0");
+		sec_urlencode(val, enc, sizeof enc);
+		o += (size_t)snprintf(out + o, n > o ? n - o : 0, "&%s=%s", k, enc);
+	}
+}
+
 int sec_fetch_csrf(sec_client *cl, const char *page)
 {
 	sec_resp r = sec_get(cl, page);

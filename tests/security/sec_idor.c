@@ -268,6 +268,76 @@ static void idor_flow(who *w, const char *flow, json_t *spec, json_t *products)
 	json_decref(params);
 }
 
+/* Control: the caller's own account is not refused as forbidden (so the refusals were about ownership). */
+static void form_control(who *w, const char *url, const char *flow, json_t *spec, json_t *products)
+{
+	char body[4096], idem[64], name[240];
+	json_t *params = sec_flow_params(w->n ? w->ids[0] : "1", flow, spec, products);
+	sec_resp r;
+
+	snprintf(idem, sizeof idem, "idor-control-%d-%s", (int)getpid(), url);
+	sec_form_body(params, w->cl->csrf, idem, 1, body, sizeof body);
+	r = sec_post_form(w->cl, url, body);
+	snprintf(name, sizeof name, "idor: control, %s as %s, form %s with an own account is not forbidden", w->user,
+		 w->identity ? w->identity : "personal", url);
+	sec_check(r.status != 403 && r.status != 0 && r.status < 500, name, "status %ld", r.status);
+	sec_resp_free(&r);
+	json_decref(params);
+}
+
+/* The same through the H5 forms: every POST route whose flow takes an account, confirmed, with a valid token. */
+static void idor_forms(who *w, json_t *specs, json_t *routes, json_t *products, int control)
+{
+	json_t *rt;
+	size_t i;
+
+	json_array_foreach(routes, i, rt) {
+		const char *flow = json_string_value(json_object_get(rt, "flow"));
+		json_t *spec = flow ? json_object_get(specs, flow) : NULL, *p;
+		size_t k;
+
+		if (!spec || strcmp(json_string_value(json_object_get(rt, "method")) ?: "", "POST"))
+			continue;
+		json_array_foreach(json_object_get(spec, "params"), k, p) {
+			const char *pid = json_string_value(json_object_get(p, "id"));
+			char name[240], bad[600] = "", url[200];
+			int n_bad = 0, tried = 0;
+
+			if (strcmp(json_string_value(json_object_get(p, "type")) ?: "", "account"))
+				continue;
+			snprintf(url, sizeof url, "/%s%s", w->edition, json_string_value(json_object_get(rt, "path")));
+			if (control) {
+				form_control(w, url, flow, spec, products);
+				continue;
+			}
+			for (int a = 0; a < n_all; a++) {
+				static int seq;
+				char body[4096], idem[64];
+				json_t *params;
+
+				if (owns(w, all_ids[a]))
+					continue;
+				params = sec_flow_params(w->n ? w->ids[0] : "1", flow, spec, products);
+				json_object_set_new(params, pid, json_string(all_ids[a]));
+				snprintf(idem, sizeof idem, "idor-form-%d-%d", (int)getpid(), ++seq);
+				sec_form_body(params, w->cl->csrf, idem, 1, body, sizeof body);
+				sec_resp r = sec_post_form(w->cl, url, body);
+				tried++;
+				if (r.status == 303 || r.status == 200 || r.status == 0 || r.status >= 500) {
+					size_t l = strlen(bad);
+					n_bad++;
+					snprintf(bad + l, sizeof bad - l, " %s=%s->%ld", pid, all_ids[a], r.status);
+				}
+				sec_resp_free(&r);
+				json_decref(params);
+			}
+			snprintf(name, sizeof name, "idor: %s as %s, form %s param '%s': others' accounts refused",
+				 w->user, w->identity ? w->identity : "personal", url, pid);
+			sec_check(tried > 0 && n_bad == 0, name, "%d of %d accepted:%s", n_bad, tried, bad);
+		}
+	}
+}
+
 /* The history page and data with another's account: refused, and the account never shown. */
 static void idor_history(who *w)
 {
@@ -418,6 +488,7 @@ void sec_idor_attacks(const char *pack_dir)
 		sec_load_payee(people[p].cl, people[p].edition);
 		json_object_foreach(specs, flow, spec)
 			idor_flow(&people[p], flow, spec, products);
+		idor_forms(&people[p], specs, routes, products, 0);
 		idor_history(&people[p]);
 		json_decref(specs);
 		json_decref(routes);
@@ -426,6 +497,16 @@ void sec_idor_attacks(const char *pack_dir)
 	after = bank_fingerprint();
 	sec_check(before == after && before != 0, "idor: every balance in the bank unchanged after the attempts",
 		  "fingerprint %lld -> %lld", before, after);
+	for (size_t p = 0; p < N_PEOPLE; p++) {
+		json_t *specs, *routes, *products;
+
+		if (!people[p].cl || sec_pack_json(pack_dir, people[p].edition, &specs, &routes, &products))
+			continue;
+		idor_forms(&people[p], specs, routes, products, 1);
+		json_decref(specs);
+		json_decref(routes);
+		json_decref(products);
+	}
 	approvals(&people[6], &people[7], &people[0]);
 	enterprise_without_identity();
 	for (size_t p = 0; p < N_PEOPLE; p++) {

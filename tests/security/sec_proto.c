@@ -250,8 +250,43 @@ static void *trickle(void *arg)
 	return NULL;
 }
 
+/* Opens n connections that send half a request head and then nothing. */
+static int open_half_requests(int *fds, int n)
+{
+	static const char half[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Wait: ";
+	int opened = 0;
+
+	for (int i = 0; i < n; i++) {
+		fds[i] = sec_raw_connect(1);
+		if (fds[i] >= 0 && send(fds[i], half, sizeof half - 1, MSG_NOSIGNAL) > 0)
+			opened++;
+	}
+	return opened;
+}
+
+/* How many of them the server has closed by now. */
+static int count_closed(const int *fds, int n)
+{
+	int closed = 0;
+	char buf[256];
+
+	for (int i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		ssize_t got = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT);
+		while (got > 0)
+			got = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT);
+		if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			closed++;
+	}
+	return closed;
+}
+
+#define N_HALF 60
+
 void sec_slow_attacks(double timeout)
 {
+	int half[N_HALF], opened = open_half_requests(half, N_HALF);
 	char *pad = filled(300, 'a'), head[600], body_head[400];
 	slow_job hj = { 0 }, bj = { 0 };
 	pthread_t ht, bt;
@@ -279,5 +314,14 @@ void sec_slow_attacks(double timeout)
 		  "cut %d after %.1f s (deadline %.1f s)", bj.cut, bj.seconds, timeout);
 	sec_check(served == tries && tries > 0, "slow: others served while slow clients hang on",
 		  "%d of %d health checks answered", served, tries);
+	struct timespec grace = { 2, 0 };
+	nanosleep(&grace, NULL);
+	int closed = count_closed(half, N_HALF);
+	sec_check(opened == N_HALF && closed == opened, "slow: 60 half-sent request heads all cut by the deadline",
+		  "%d opened, %d closed 2 s after the deadline", opened, closed);
+	for (int i = 0; i < N_HALF; i++)
+		if (half[i] >= 0)
+			close(half[i]);
+	sec_check(healthy(), "slow: server healthy afterwards", "healthz failed");
 	free(pad);
 }

@@ -37,7 +37,7 @@ static const char *unescaped(const char *html)
 }
 
 typedef struct page_log {
-	int pages, bad;
+	int pages, bad, escaped;  /* pages seen, pages with a payload raw, pages with one escaped */
 	char detail[600];
 } page_log;
 
@@ -46,33 +46,15 @@ static void inspect(page_log *lg, const char *where, const sec_resp *r)
 	const char *hit = unescaped(r->body);
 
 	lg->pages++;
+	if (strstr(r->body, "&lt;script&gt;alert") || strstr(r->body, "&lt;img src=x") ||
+	    strstr(r->body, "&lt;svg onload") || strstr(r->body, "javascript:alert(1)"))
+		lg->escaped++;
+	if (getenv("SEC_VERBOSE") && r->status != 200 && r->status != 303)
+		fprintf(stderr, "  %s: %ld %.200s\n", where, r->status, r->body);
 	if (hit) {
 		size_t l = strlen(lg->detail);
 		lg->bad++;
 		snprintf(lg->detail + l, sizeof lg->detail - l, " %s shows '%s'", where, hit);
-	}
-}
-
-/* Form body from params (strings as they are, true as 1). */
-static void form_body(sec_client *cl, json_t *params, const char *idem, int confirm, char *out, size_t n)
-{
-	const char *k;
-	json_t *v;
-	char enc[3 * 1200];
-	size_t o = (size_t)snprintf(out, n, "_csrf=%s&_idem=%s%s", cl->csrf, idem, confirm ? "&_confirm=1" : "");
-
-	json_object_foreach(params, k, v) {
-		char val[1200];
-		if (*k == '_')
-			continue;
-		if (json_is_string(v))
-			snprintf(val, sizeof val, "%s", json_string_value(v));
-		else if (json_is_integer(v))
-			snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
-		else
-			snprintf(val, sizeof val, "%s", json_is_true(v) ? "1" : "0");
-		sec_urlencode(val, enc, sizeof enc);
-		o += (size_t)snprintf(out + o, n > o ? n - o : 0, "&%s=%s", k, enc);
 	}
 }
 
@@ -84,11 +66,11 @@ static void submit(sec_client *cl, const char *edition, const char *path, json_t
 
 	snprintf(idem, sizeof idem, "xss-%d-%d", (int)getpid(), ++seq);
 	snprintf(url, sizeof url, "/%s%s", edition, path);
-	form_body(cl, params, idem, 0, body, sizeof body);
+	sec_form_body(params, cl->csrf, idem, 0, body, sizeof body);
 	r = sec_post_form(cl, url, body);
 	inspect(lg, "confirmation page", &r);
 	sec_resp_free(&r);
-	form_body(cl, params, idem, 1, body, sizeof body);
+	sec_form_body(params, cl->csrf, idem, 1, body, sizeof body);
 	r = sec_post_form(cl, url, body);
 	inspect(lg, "answer", &r);
 	if (r.status == 303 && sec_header(&r, "Location", loc, sizeof loc)) {
@@ -96,6 +78,22 @@ static void submit(sec_client *cl, const char *edition, const char *path, json_t
 		r = sec_get(cl, loc);
 		inspect(lg, "result page", &r);
 	}
+	sec_resp_free(&r);
+}
+
+/* A fresh FX quote for 100.00 yuan (flows with a quote_id param pay against one), or "x1". */
+static void fresh_quote(sec_client *cl, const char *edition, json_t *params)
+{
+	char path[128];
+	sec_resp r;
+	json_t *j;
+
+	snprintf(path, sizeof path, "/api/v1/%s/flows/fx_quote", edition);
+	r = sec_post_json(cl, path, "{\"currency\":\"usd\",\"amount\":\"100.00\"}", NULL);
+	j = json_loads(r.body, 0, NULL);
+	json_object_set_new(params, "quote_id", json_string(json_string_value(json_object_get(j, "quote_id")) ?: "x1"));
+	json_object_set_new(params, "amount", json_string("100.00"));
+	json_decref(j);
 	sec_resp_free(&r);
 }
 
@@ -168,16 +166,26 @@ static void xss_edition(const char *user, const char *identity, const char *edit
 				continue;
 			for (size_t x = 0; x < sizeof payloads / sizeof payloads[0]; x++) {
 				json_t *params = sec_flow_params(acct, flow, spec, products);
-				json_object_set_new(params, pid, json_string(payloads[x]));
+				char value[200];
+				/* payroll lines are "name,account,amount": the payload goes in as a name */
+				snprintf(value, sizeof value, "%s%s", payloads[x],
+					 !strcmp(pid, "items") ? ",6229092222111100018,1" : "");
+				json_object_set_new(params, pid, json_string(value));
+				if (json_object_get(params, "quote_id"))
+					fresh_quote(cl, edition, params);
 				submit(cl, edition, path, params, &lg);
 				json_decref(params);
 			}
 			snprintf(name, sizeof name, "xss: %s %s field '%s' never rendered unescaped", edition, path, pid);
 			sec_check(lg.pages > 0 && lg.bad == 0, name, "%d of %d pages:%s", lg.bad, lg.pages, lg.detail);
+			if (getenv("SEC_VERBOSE"))
+				fprintf(stderr, "  %s: %d pages, %d with a payload escaped\n", name, lg.pages, lg.escaped);
 		}
 	}
 	sweep(cl, edition, routes, acct, &sweep_log);
 	snprintf(name, sizeof name, "xss: every %s page afterwards free of the payloads", edition);
+	if (getenv("SEC_VERBOSE"))
+		fprintf(stderr, "  %s: %d pages, %d with a payload escaped\n", name, sweep_log.pages, sweep_log.escaped);
 	sec_check(sweep_log.pages > 0 && sweep_log.bad == 0, name, "%d of %d pages:%s", sweep_log.bad,
 		  sweep_log.pages, sweep_log.detail);
 	json_decref(specs);
@@ -224,6 +232,13 @@ static void reflected(void)
 		sec_resp_free(&r);
 	}
 	sec_check(lg.bad == 0, "xss: reflected payloads in urls are escaped", "%s", lg.detail);
+	sec_resp j = sec_get(cl, "/api/v1/mass/screens/%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+	char ct[128] = "", nosniff[64] = "";
+	sec_header(&j, "Content-Type", ct, sizeof ct);
+	sec_header(&j, "X-Content-Type-Options", nosniff, sizeof nosniff);
+	sec_check(!strncmp(ct, "application/json", 16) && !strcmp(nosniff, "nosniff"),
+		  "xss: api answers are JSON, never sniffed as HTML", "'%s' '%s'", ct, nosniff);
+	sec_resp_free(&j);
 	sec_client_free(cl);
 	static const char *const nexts[] = { "javascript:alert(1)", "//evil.example/", "https://evil.example/",
 		"/\\evil.example", "%2F%2Fevil.example" };
