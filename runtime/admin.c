@@ -178,6 +178,19 @@ static json_t *edition_json(const registry *reg, const char *id, size_t *i)
 	return o;
 }
 
+/* The last reloads as JSON (a copy taken under the lock). */
+static json_t *last_reload_json(void)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&adm.lock);
+	o = json_pack("{s:s?, s:s?, s:I, s:I}", "refused_reason", adm.refused_at ? adm.reason : NULL,
+		      "refused_message", adm.refused_at ? adm.message : NULL,
+		      "refused_at", (json_int_t)adm.refused_at, "ok_at", (json_int_t)adm.ok_at);
+	pthread_mutex_unlock(&adm.lock);
+	return o;
+}
+
 static void show_rollout(req *r)
 {
 	registry *reg = registry_acquire();
@@ -186,11 +199,8 @@ static void show_rollout(req *r)
 
 	while (i < n)
 		json_array_append_new(eds, edition_json(reg, registry_version_at(reg, i)->id, &i));
-	app_send_json(r, 200, json_pack("{s:b, s:o, s:{s:s?, s:s?, s:I, s:I}}", "rollout_file",
-		registry_rollout(reg) != NULL, "editions", eds, "last_reload",
-		"refused_reason", adm.refused_at ? adm.reason : NULL,
-		"refused_message", adm.refused_at ? adm.message : NULL,
-		"refused_at", (json_int_t)adm.refused_at, "ok_at", (json_int_t)adm.ok_at));
+	app_send_json(r, 200, json_pack("{s:b, s:o, s:o}", "rollout_file", registry_rollout(reg) != NULL,
+					"editions", eds, "last_reload", last_reload_json()));
 	registry_release(reg);
 }
 

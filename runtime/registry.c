@@ -343,14 +343,13 @@ static int check_rollout(registry *r, strbuf *err)
 			return -1;
 		}
 	for (size_t i = 0; i < rollout_count(r->ro); i++) {
-		const char *id = rollout_edition_at(r->ro, i), *c = rollout_canary(r->ro, id);
-		if (!registry_find_version(r, id, rollout_stable(r->ro, id)) ||
-		    (c && !registry_find_version(r, id, c))) {
-			strbuf_addf(err, "rollout: edition '%s' version %s is not loaded", id,
-				    registry_find_version(r, id, rollout_stable(r->ro, id)) ? c
-				    : rollout_stable(r->ro, id));
-			return -1;
-		}
+		const char *id = rollout_edition_at(r->ro, i);
+		const char *want[2] = { rollout_stable(r->ro, id), rollout_canary(r->ro, id) };
+		for (int k = 0; k < 2; k++)
+			if (want[k] && !registry_find_version(r, id, want[k])) {
+				strbuf_addf(err, "rollout: edition '%s' version %s is not loaded", id, want[k]);
+				return -1;
+			}
 	}
 	return 0;
 }

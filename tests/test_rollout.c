@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "app.h"
 #include "log.h"
 #include "registry.h"
@@ -386,10 +387,58 @@ START_TEST(test_sessions_pinned_and_moved)
 	/* and stays moved when the canary comes back */
 	swap_in("{\"editions\":{\"mass\":{\"stable\":\"7.0.0\",\"canary\":\"7.1.0\",\"whitelist\":[\"zhangwei\"]}}}");
 	ASSERT_SERVED(s.port, zw, "7.0.0");
+	/* the operator's view: versions, roles and pins; the token guards it */
+	long st;
+	admin_set_token("0123456789abcdef-token");
+	json_t *v = call(s.port, "GET", "/admin/rollout", NULL, NULL, &st);
+	ck_assert_int_eq(st, 401);
+	json_decref(v);
+	v = call(s.port, "GET", "/admin/rollout", "0123456789abcdef-tokeN", NULL, &st);
+	ck_assert_int_eq(st, 403);
+	json_decref(v);
+	v = call(s.port, "GET", "/admin/rollout", "0123456789abcdef-token", NULL, &st);
+	ck_assert_int_eq(st, 200);
+	json_t *mass = json_array_get(json_object_get(v, "editions"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(mass, "id")), "mass");
+	ck_assert_str_eq(json_string_value(json_object_get(mass, "canary")), "7.1.0");
+	json_t *v710 = json_array_get(json_object_get(mass, "versions"), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(v710, "role")), "canary");
+	ck_assert_int_eq(json_integer_value(json_object_get(v710, "sessions_pinned")), 1);
+	json_decref(v);
+	admin_set_token(NULL);
 	free(zw);
 	free(zw2);
 	free(cj);
 	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_admin_token_file)
+{
+	static const struct { const char *text; int rc; } cases[] = {
+		{ "short\n", -1 },
+		{ "with a space in it, long enough\n", -1 },
+		{ "", -1 },
+		{ "0123456789abcdef0123456789abcdef\n", 0 },
+		{ "0123456789abcdef\r\nsecond line ignored", 0 },
+	};
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/token", dir);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strbuf err = STRBUF_INIT;
+		FILE *fp = fopen(path, "w");
+		fputs(cases[i].text, fp);
+		fclose(fp);
+		ck_assert_msg(admin_load_token(path, &err) == cases[i].rc, "case %zu: %s", i, err.buf);
+		ck_assert(cases[i].rc == 0 || strstr(err.buf, "admin token file"));
+		strbuf_release(&err);
+	}
+	strbuf err = STRBUF_INIT;
+	ck_assert_int_eq(admin_load_token("/nonexistent/token", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.buf, "cannot read admin token file '/nonexistent/token'"));
+	strbuf_release(&err);
+	admin_set_token(NULL);
 }
 END_TEST
 
@@ -408,6 +457,7 @@ Suite *suite_rollout(void)
 	tcase_add_test(tc, test_foreign_and_duplicate_refused);
 	tcase_add_test(tc, test_old_set_freed_by_last_holder);
 	tcase_add_test(tc, test_sessions_pinned_and_moved);
+	tcase_add_test(tc, test_admin_token_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
