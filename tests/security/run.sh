@@ -143,6 +143,16 @@ for kind in forged unsigned altered; do
 done
 expect "reload: refusals logged with the pack" 'grep -q "reload refused.*$care" "$TMP/main.log"'
 
+# --- the server lived through it all ---------------------------------------------------------------------
+expect "server still running after every attack" 'kill -0 "$MAIN_PID" 2>/dev/null'
+kill "$MAIN_PID" 2>/dev/null
+wait "$MAIN_PID" 2>/dev/null
+rc=$?
+expect "server stops cleanly on SIGTERM afterwards" '[ $rc -eq 0 ]' "exit status $rc"
+expect "no sanitizer or crash report from the server" \
+	'! grep -qE "AddressSanitizer|runtime error:|LeakSanitizer|Segmentation|Aborted" "$TMP/main.err"' \
+	"$(grep -m3 -E "AddressSanitizer|runtime error:" "$TMP/main.err")"
+
 # --- per-address lockout wants a server of its own -----------------------------------------------------
 start_server lockout "$TMP/packs"
 if [ -z "$PORT" ]; then
