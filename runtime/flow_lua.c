@@ -22,12 +22,15 @@
  *    so a flow cannot swallow its own kill;
  *  - a count hook every 1000 instructions checks the run's deadline.
  *
- * Known limit: a hook fires only between Lua instructions, so one call into C
- * that runs long is not interrupted. The libraries' C functions are bounded by
- * the memory cap, except pattern matching (string.find/match/gmatch/gsub),
- * whose backtracking on a pathological pattern ("(.-)(.-)(.-)...x") can take
- * far longer than any deadline. Flow patterns are reviewed code in signed
- * packs; keep them anchored and with few overlapping repetitions.
+ * A hook fires only between Lua instructions, so one call into C that runs
+ * long is not interrupted. The libraries' C functions are bounded by the
+ * memory cap, except pattern matching (string.find/match/gmatch/gsub), whose
+ * backtracking on a pathological pattern ("(.-)(.-)(.-)...x") can take far
+ * longer than any deadline. Those four are wrapped (pattern_guard): before the
+ * match, the worst case of Lua's backtracking matcher, about n^(q+1) * 2^o
+ * steps for a subject of n bytes and a pattern with q repetitions (*, -, +)
+ * and o optional items (?), must stay under PATTERN_MAX_STEPS, else the call
+ * raises an error instead of running away with the worker thread.
  */
 #include "flow_int.h"
 
@@ -453,8 +456,66 @@ static void sandbox_base(lua_State *L, int sandbox)
 	lua_setfield(L, sandbox, "setmetatable");
 }
 
+#define PATTERN_MAX_STEPS 1e8
+
+/* The worst-case step count of matching pattern p against n bytes (see the note on top). */
+static double pattern_cost(const char *p, size_t plen, size_t n)
+{
+	int reps = 0, optional = 0;
+	for (size_t i = 0; i < plen; i++) {
+		if (p[i] == '%') {              /* an escape: %a, %b(), %f[set] */
+			if (i + 1 < plen && p[i + 1] == 'b')
+				reps++;                 /* %bxy scans like a repetition */
+			i++;
+		} else if (p[i] == '[') {       /* a set: its '-' are ranges, not repetitions */
+			for (i++; i < plen && p[i] != ']'; i++)
+				if (p[i] == '%')
+					i++;
+		} else if (p[i] == '*' || p[i] == '-' || p[i] == '+') {
+			reps++;
+		} else if (p[i] == '?') {
+			optional++;
+		}
+	}
+	double m = (double)(n + 1);
+	return pow(m, reps + 1) * pow(2.0, optional < 64 ? optional : 64);
+}
+
+static int pattern_guard(lua_State *L)
+{
+	int top = lua_gettop(L);
+	int plain = top >= 4 && lua_toboolean(L, 4) && lua_toboolean(L, lua_upvalueindex(2));
+	if (!plain && lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING) {
+		size_t n, plen;
+		lua_tolstring(L, 1, &n);
+		const char *p = lua_tolstring(L, 2, &plen);
+		if (pattern_cost(p, plen, n) > PATTERN_MAX_STEPS)
+			return luaL_error(L, "pattern '%s' is too costly for a subject of %d bytes",
+					  plen > 40 ? "(long pattern)" : p, (int)n);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, top, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* Replaces the pattern functions of the string library (also reached as s:find) by guarded ones. */
+static void guard_patterns(lua_State *L)
+{
+	static const char *const fns[] = { "find", "match", "gmatch", "gsub" };
+	lua_getglobal(L, "string");
+	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+		lua_getfield(L, -1, fns[i]);
+		lua_pushboolean(L, i == 0);     /* only find has a 'plain' argument */
+		lua_pushcclosure(L, pattern_guard, 2);
+		lua_setfield(L, -2, fns[i]);
+	}
+	lua_pop(L, 1);
+}
+
 static void sandbox_libs(lua_State *L, int sandbox)
 {
+	guard_patterns(L);
 	static const char *const libs[] = { "string", "table", "math", "utf8" };
 	lua_getglobal(L, "string");
 	lua_pushnil(L);

@@ -58,6 +58,15 @@ static const struct test_flow {
 	{ "bomb_rep", "return function() local s = string.rep('x', 1 << 30) return { a = s } end" },
 	{ "bomb_pcall", "return function() local t = {} while true do pcall(function() "
 			"for i = 1, 1e9 do t[#t + 1] = ('y'):rep(64) .. i end end) end end" },
+	{ "pattern_bomb", "return function() local s = string.rep('a', 3000)"
+			  " return { a = tostring(s:find('(.-)(.-)(.-)(.-)b')) } end" },
+	{ "pattern_bomb2", "return function() local s = string.rep('a', 3000)"
+			   " return { a = tostring(string.match(s, '(a*)*b')) } end" },
+	{ "pattern_ok", "return function() local s = string.rep('a b ', 500)"
+			" local t, k = s:gsub('%s+', '_')"
+			" local plain = string.find(s .. '(.-)', '(.-)', 1, true)"
+			" return { a = t:sub(1, 8) .. ',' .. tostring(plain) .. ',' .. ('x=1'):match('^(%w+)=(%d+)$'),"
+			"          n = k } end" },
 	{ "other_customer", "return function() return { n = #bank.history('8') } end" },
 	{ "own_only", "return function() return { n = #bank.accounts({ customer_id = 2 }) } end" },
 	{ "not_found", "return function() return bank.history('9999') end" },
@@ -152,6 +161,7 @@ static const char specs_json[] =
 	" \"leave\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"}]},"
 	" \"check_left\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"},{\"id\":\"n\",\"type\":\"int\"}]},"
 	" \"strmeta2\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"}]},"
+	" \"pattern_ok\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"},{\"id\":\"n\",\"type\":\"int\"}]},"
 	" \"env_meta2\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"}]}}";
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -462,6 +472,22 @@ START_TEST(test_timeouts)
 }
 END_TEST
 
+/* Patterns whose backtracking would outlast any deadline are refused before they run. */
+START_TEST(test_pattern_bombs)
+{
+	char err[256];
+	ck_assert_int_eq(run("pattern_bomb", "{}", NULL, err, sizeof err), FLOW_ERROR);
+	ck_assert_msg(strstr(err, "too costly"), "%s", err);
+	ck_assert_int_eq(run("pattern_bomb2", "{}", NULL, err, sizeof err), FLOW_ERROR);
+	ck_assert_msg(strstr(err, "too costly"), "%s", err);
+	json_t *r;
+	ck_assert_int_eq(run("pattern_ok", "{}", &r, err, sizeof err), FLOW_OK);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "a")), "a_b_a_b_,2001,x");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "n")), 1000);
+	json_decref(r);
+}
+END_TEST
+
 START_TEST(test_memory_bombs)
 {
 	static const char *const bombs[] = { "bomb_table", "bomb_rep", "bomb_pcall" };
@@ -691,6 +717,7 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, test_no_state_between_runs);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_memory_bombs);
+	tcase_add_test(tc, test_pattern_bombs);
 	tcase_add_test(tc, test_results);
 	tcase_add_test(tc, test_tiny_cap);
 	tcase_add_test(tc, test_identity_from_c);
