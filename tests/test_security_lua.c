@@ -221,7 +221,8 @@ static void assert_stopped(const char *const *flows, size_t n)
 
 /*
  * Backtracking in Lua patterns runs inside one C call (str_find_aux), where
- * the count hook never fires: a flow can hold a worker far past its deadline.
+ * the count hook never fires: unguarded, a flow holds a worker far past its
+ * deadline (flow_lua.c's pattern_guard refuses such matches up front).
  */
 START_TEST(test_pattern_bombs)
 {
@@ -338,7 +339,7 @@ Suite *suite_security_lua(void)
 	tcase_add_test(tc, test_size_bombs);
 	tcase_add_test(tc, test_hostile_results);
 	suite_add_tcase(s, tc);
-	/* one C call the count hook cannot stop: a hang here is the hole, ended by this timeout */
+	/* one C call the count hook cannot stop: were the guard gone, this timeout would end the hang */
 	tcase_add_checked_fixture(holes, sec_setup, sec_teardown);
 	tcase_set_timeout(holes, 30);
 	tcase_add_test(holes, test_pattern_bombs);
