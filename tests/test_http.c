@@ -3,7 +3,9 @@
  * sockets: refused framing never reaches the handler, the body cap answers
  * 413, keep-alive survives the first answer, form bodies go through MHD's
  * post processor, a trickling client is cut at the deadline, and a request
- * in flight is finished by a drain.
+ * in flight is finished by a drain. The access log: one JSON line per
+ * request whose id is the X-Request-Id sent, fields escaped whatever the
+ * client sent, long lines whole; a header value is cut at CR or LF.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -16,6 +18,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "http.h"
 #include "log.h"
@@ -257,6 +261,115 @@ START_TEST(test_port_taken)
 }
 END_TEST
 
+/* Reads path's lines as JSON objects into a new array. */
+static json_t *read_log_lines(const char *path)
+{
+	strbuf text = STRBUF_INIT;
+	json_t *lines = json_array();
+	char *line, *save = NULL;
+
+	ck_assert_int_eq(strbuf_read_file(&text, path, 1 << 20), 0);
+	for (line = strtok_r(text.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_t *obj = json_loads(line, 0, &je);
+		ck_assert_msg(json_is_object(obj), "not a JSON line: %s (%s)", line, je.text);
+		json_array_append_new(lines, obj);
+	}
+	strbuf_release(&text);
+	return lines;
+}
+
+START_TEST(test_access_line_matches_response)
+{
+	char path[] = "/tmp/test-http-log-XXXXXX";
+	int tmp = mkstemp(path);
+	http_server *s = start(5000);
+	strbuf out = STRBUF_INIT;
+	const char *id_hdr;
+	json_t *lines, *line = NULL;
+	char id[17];
+
+	ck_assert_int_ge(tmp, 0);
+	close(tmp);
+	ck_assert_int_eq(log_open(path), 0);
+	exchange(s, "GET /a%22b?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &out);
+	http_stop(s);                   /* the access line is written once the request completes */
+	log_open("/dev/null");
+	id_hdr = strstr(out.buf, "X-Request-Id: ");
+	ck_assert_ptr_nonnull(id_hdr);
+	memcpy(id, id_hdr + 14, 16);
+	id[16] = '\0';
+	ck_assert_uint_eq(strspn(id, "0123456789abcdef"), 16);
+	lines = read_log_lines(path);
+	for (size_t i = 0; i < json_array_size(lines); i++)
+		if (json_object_get(json_array_get(lines, i), "id"))
+			line = json_array_get(lines, i);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(json_string_value(json_object_get(line, "id")), id);
+	ck_assert_str_eq(json_string_value(json_object_get(line, "method")), "GET");
+	ck_assert_str_eq(json_string_value(json_object_get(line, "route")), "echo");
+	ck_assert_str_eq(json_string_value(json_object_get(line, "client")), "127.0.0.1");
+	ck_assert_int_eq(json_integer_value(json_object_get(line, "status")), 200);
+	ck_assert_int_gt(json_integer_value(json_object_get(line, "bytes")), 0);
+	ck_assert(json_is_number(json_object_get(line, "ms")));
+	json_decref(lines);
+	strbuf_release(&out);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_access_line_fields)
+{
+	char path[] = "/tmp/test-http-log-XXXXXX";
+	int tmp = mkstemp(path);
+	char long_path[2001], odd[] = "/x\"y\xff\x01z";
+	const char *ts;
+	json_t *lines, *a, *b;
+
+	ck_assert_int_ge(tmp, 0);
+	close(tmp);
+	memset(long_path, 'p', sizeof long_path - 1);
+	long_path[0] = '/';
+	long_path[sizeof long_path - 1] = '\0';
+	ck_assert_int_eq(log_open(path), 0);
+	log_access(&(log_access_entry){ "0123456789abcdef", "POST", odd, 422, "mass", "api.flows",
+					12.3456, 1797, "::1" });
+	log_access(&(log_access_entry){ "id", "GET", long_path, 200, "", "", 0.0004, 0, NULL });
+	log_open("/dev/null");
+	lines = read_log_lines(path);
+	ck_assert_uint_eq(json_array_size(lines), 2);
+	a = json_array_get(lines, 0);
+	b = json_array_get(lines, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(a, "path")), "/x\"y??z");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "status")), 422);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "bytes")), 1797);
+	ck_assert_double_eq_tol(json_number_value(json_object_get(a, "ms")), 12.346, 1e-9);
+	ck_assert_str_eq(json_string_value(json_object_get(a, "client")), "::1");
+	ck_assert_str_eq(json_string_value(json_object_get(a, "edition")), "mass");
+	ts = json_string_value(json_object_get(a, "ts"));
+	ck_assert_uint_eq(strlen(ts), 24);
+	ck_assert(ts[4] == '-' && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
+	ck_assert_str_eq(json_string_value(json_object_get(b, "path")), long_path);
+	ck_assert_double_eq_tol(json_number_value(json_object_get(b, "ms")), 0.0, 1e-9);
+	ck_assert_ptr_null(json_object_get(b, "client"));
+	json_decref(lines);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_header_value_cut_at_line_break)
+{
+	http_response rs;
+
+	memset(&rs, 0, sizeof rs);
+	strbuf_init(&rs.headers);
+	http_response_header(&rs, "X-A", "one\r\nInjected: yes");
+	http_response_header(&rs, "X-B", "two\nThree: 3");
+	ck_assert_str_eq(rs.headers.buf, "X-A: one\nX-B: two\n");
+	strbuf_release(&rs.headers);
+}
+END_TEST
+
 Suite *suite_http(void);
 
 Suite *suite_http(void)
@@ -272,6 +385,9 @@ Suite *suite_http(void)
 	tcase_add_test(tc, test_trickle_cut_at_deadline);
 	tcase_add_test(tc, test_drain_finishes_request_in_flight);
 	tcase_add_test(tc, test_port_taken);
+	tcase_add_test(tc, test_access_line_matches_response);
+	tcase_add_test(tc, test_access_line_fields);
+	tcase_add_test(tc, test_header_value_cut_at_line_break);
 	suite_add_tcase(s, tc);
 	return s;
 }
