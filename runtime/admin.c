@@ -10,6 +10,7 @@
  */
 #include "admin.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ int admin_load_token(const char *path, strbuf *err)
 	size_t n;
 
 	if (strbuf_read_file(&text, path, 4096) < 0) {
-		strbuf_addf(err, "cannot read admin token file '%s'", path);
+		strbuf_addf(err, "cannot read admin token file '%s': %s", path, strerror(errno));
 		strbuf_release(&text);
 		return -1;
 	}

@@ -13,6 +13,7 @@
  */
 #include "rollout.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +197,7 @@ int rollout_load(const char *path, rollout **out, strbuf *err)
 
 	*out = NULL;
 	if (strbuf_read_file(&text, path, ROLLOUT_MAX_BYTES) < 0) {
-		strbuf_addf(err, "cannot read rollout file '%s'", path);
+		strbuf_addf(err, "cannot read rollout file '%s': %s", path, strerror(errno));
 		strbuf_release(&text);
 		return -1;
 	}
