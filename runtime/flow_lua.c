@@ -27,10 +27,12 @@
  * memory cap, except pattern matching (string.find/match/gmatch/gsub), whose
  * backtracking on a pathological pattern ("(.-)(.-)(.-)...x") can take far
  * longer than any deadline. Those four are wrapped (pattern_guard): before the
- * match, the worst case of Lua's backtracking matcher, about n^(q+1) * 2^o
- * steps for a subject of n bytes and a pattern with q repetitions (*, -, +)
- * and o optional items (?), must stay under PATTERN_MAX_STEPS, else the call
- * raises an error instead of running away with the worker thread.
+ * match, the worst case of Lua's backtracking matcher, about
+ * (n + 1) * C(n + q, q) * 2^o steps for a subject of n bytes and a pattern
+ * with q repetitions (*, -, +) of broad items (., %a, %S, [^x], ...) and o
+ * optional items (?), must stay under
+ * PATTERN_MAX_STEPS, else the call raises an error instead of running away
+ * with the worker thread.
  */
 #include "flow_int.h"
 
@@ -458,11 +460,32 @@ static void sandbox_base(lua_State *L, int sandbox)
 
 #define PATTERN_MAX_STEPS 1e8
 
-/* The worst-case step count of matching pattern p against n bytes (see the note on top). */
+/*
+ * Items that match most bytes: '.', the letter classes (%a %w %l %u %x), every
+ * complement class (%S, %D, ...) and negated sets. Repetitions of narrow items
+ * (%s*, %d+, [%d%-]+, a literal) end where the text changes kind, so they do
+ * not multiply the ways a subject can be split; broad ones do.
+ */
+static int broad_item(const char *p, size_t i, size_t plen)
+{
+	if (p[i] == '.')
+		return 1;
+	if (p[i] == '%' && i + 1 < plen)
+		return strchr("awlux", p[i + 1]) || (p[i + 1] >= 'A' && p[i + 1] <= 'Z');
+	return p[i] == '[' && i + 1 < plen && p[i + 1] == '^';
+}
+
+/*
+ * The worst-case step count of matching pattern p against n bytes: the matcher
+ * tries each start position (one, when the pattern is anchored with '^'), and
+ * from each it may try every way of splitting the subject among the q broad
+ * repetitions, C(n + q, q) of them, times two for each optional item.
+ */
 static double pattern_cost(const char *p, size_t plen, size_t n)
 {
 	int reps = 0, optional = 0;
 	for (size_t i = 0; i < plen; i++) {
+		size_t item = i;
 		if (p[i] == '%') {              /* an escape: %a, %b(), %f[set] */
 			if (i + 1 < plen && p[i + 1] == 'b')
 				reps++;                 /* %bxy scans like a repetition */
@@ -471,14 +494,19 @@ static double pattern_cost(const char *p, size_t plen, size_t n)
 			for (i++; i < plen && p[i] != ']'; i++)
 				if (p[i] == '%')
 					i++;
-		} else if (p[i] == '*' || p[i] == '-' || p[i] == '+') {
+		}
+		if (i + 1 < plen && strchr("*-+", p[i + 1]) && broad_item(p, item, plen)) {
 			reps++;
-		} else if (p[i] == '?') {
+			i++;
+		} else if (i + 1 < plen && p[i + 1] == '?') {
 			optional++;
+			i++;
 		}
 	}
-	double m = (double)(n + 1);
-	return pow(m, reps + 1) * pow(2.0, optional < 64 ? optional : 64);
+	double cost = plen && p[0] == '^' ? 1.0 : (double)n + 1.0;
+	for (int k = 1; k <= reps && cost <= PATTERN_MAX_STEPS; k++)
+		cost = cost * ((double)n + k) / k;
+	return cost * pow(2.0, optional < 64 ? optional : 64);
 }
 
 static int pattern_guard(lua_State *L)
