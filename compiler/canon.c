@@ -252,7 +252,8 @@ static int in_attrs(const char *const *attrs, const char *key)
 	return 0;
 }
 
-static int write_map(writer *w, const node *n)
+/* A map, leaving out the keys listed in skip (NULL-terminated, or NULL). */
+static int write_map(writer *w, const node *n, const char *const *skip)
 {
 	sorted_key small[32], *keys = n->count <= 32 ? small : malloc(n->count * sizeof *keys);
 	int rc = keys ? 0 : -1;
@@ -269,9 +270,12 @@ static int write_map(writer *w, const node *n)
 		if (!sorted_key_cmp(&keys[i - 1], &keys[i]))
 			rc = -1;        /* a key given twice: jansson keeps the last value */
 	strbuf_addc(w->out, '{');
-	for (size_t i = 0; !rc && i < n->count; i++) {
-		if (i)
+	for (size_t i = 0, first = 1; !rc && i < n->count; i++) {
+		if (in_attrs(skip, keys[i].key->str))
+			continue;
+		if (!first)
 			strbuf_addc(w->out, ',');
+		first = 0;
 		write_string(w->out, keys[i].key->str, keys[i].key->len);
 		strbuf_addc(w->out, ':');
 		rc = write_node(w, keys[i].value, in_attrs(w->attrs, keys[i].key->str));
@@ -287,7 +291,7 @@ static int write_node(writer *w, const node *n, int is_text)
 	if (n->kind == NODE_SCALAR)
 		return write_scalar(w, n, is_text);
 	if (n->kind == NODE_MAP)
-		return write_map(w, n);
+		return write_map(w, n, NULL);
 	strbuf_addc(w->out, '[');
 	for (size_t i = 0; i < n->count; i++) {
 		if (i)
@@ -299,8 +303,8 @@ static int write_node(writer *w, const node *n, int is_text)
 	return 0;
 }
 
-int canon_write_node(const node *n, const char *const *attrs, canon_text_fn text, void *arg,
-		     strbuf *out)
+int canon_write_node(const node *n, const char *const *skip, const char *const *attrs,
+		     canon_text_fn text, void *arg, strbuf *out)
 {
 	size_t before = out->len;
 	writer w = { attrs, text, arg, out };
@@ -308,7 +312,7 @@ int canon_write_node(const node *n, const char *const *attrs, canon_text_fn text
 		strbuf_adds(out, "null");
 		return 0;
 	}
-	if (write_node(&w, n, 0) == 0)
+	if ((n->kind == NODE_MAP ? write_map(&w, n, skip) : write_node(&w, n, 0)) == 0)
 		return 0;
 	out->len = before;
 	if (out->buf)

@@ -40,14 +40,15 @@ typedef const char *(*canon_text_fn)(void *arg, const char *key);
 
 /*
  * Appends the canonical bytes of n straight from the tree, the same bytes as
- * canon_dump(canon_from_node(n)) after, when attrs is not NULL, every string
+ * canon_dump(canon_from_node(n)) after deleting the top-level keys listed in
+ * skip (NULL-terminated list, or NULL) and, when attrs is not NULL, every string
  * value of a map key listed in attrs (NULL-terminated list), at any depth, was
  * replaced by text(arg, value) where that is not NULL. Returns 0, or -1 with
  * out unchanged when n needs the general path (text that is not UTF-8, a key
  * that is not a plain string, a key given twice): callers then use jansson.
  */
-int canon_write_node(const node *n, const char *const *attrs, canon_text_fn text, void *arg,
-		     strbuf *out);
+int canon_write_node(const node *n, const char *const *skip, const char *const *attrs,
+		     canon_text_fn text, void *arg, strbuf *out);
 
 /*
  * canon_dump for an object whose values are all strings (a string table), the

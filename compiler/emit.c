@@ -507,7 +507,7 @@ static const char *text_cb(void *arg, const char *key)
 static json_t *screen_body(emit_ctx *c, const node *s, strbuf *body, int *rc)
 {
 	*rc = 0;
-	if (canon_write_node(s, emit_text_attrs, text_cb, c, body) == 0)
+	if (canon_write_node(s, NULL, emit_text_attrs, text_cb, c, body) == 0)
 		return json_null();
 	json_t *j = to_json(c, s, "screen");
 	if (!j)
@@ -636,17 +636,18 @@ static int compile_flow(emit_worker *wk, const named_doc *script, strbuf *out, s
 	return 0;
 }
 
-static void emit_flow(emit_ctx *c, const node *f, json_t *specs)
+/* Compiles a flow's script into the pack; -1 when the flow has no spec (reported). */
+static int emit_flow_code(emit_ctx *c, const node *f)
 {
 	const char *id = node_get_str(f, "id"), *script = node_get_str(f, "script");
 	if (!id || !script) {
 		emit_error(c, f, "emit-flow", "flow without %s", id ? "a script" : "an id");
-		return;
+		return -1;
 	}
 	const named_doc *sd = project_script(c->p, script);
 	if (!sd) {
 		emit_error(c, node_get(f, "script"), "emit-flow", "flow '%s': no script '%s'", id, script);
-		return;
+		return -1;
 	}
 	strbuf code = STRBUF_INIT, msg = STRBUF_INIT;
 	if (compile_flow(c->wk, sd, &code, &msg) == 0) {
@@ -657,22 +658,96 @@ static void emit_flow(emit_ctx *c, const node *f, json_t *specs)
 	}
 	strbuf_release(&code);
 	strbuf_release(&msg);
-	json_t *spec = to_json(c, f, "flow");
-	if (!spec)
-		return;
-	json_object_del(spec, "id");
-	json_object_del(spec, "script");
-	resolve_texts(c, spec, flow_text_attrs);
-	json_object_set_new(specs, id, spec);
+	return 0;
+}
+
+static const char *const flow_spec_skip[] = { "id", "script", NULL };
+
+/* A flow's spec: its canonical bytes when they can be written directly, else its JSON. */
+typedef struct flow_spec {
+	const char *id;
+	const node *f;
+	strbuf bytes;
+	json_t *json;               /* the general path; NULL when bytes hold it */
+} flow_spec;
+
+static int flow_spec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const flow_spec *)a)->id, ((const flow_spec *)b)->id);
+}
+
+/* The spec object from the bytes, ids sorted: each plain and given once, else -1. */
+static int write_specs(const flow_spec *v, size_t n, strbuf *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].json)
+			return -1;
+	flow_spec *sorted = xmalloc((n ? n : 1) * sizeof(*sorted));
+	memcpy(sorted, v, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), flow_spec_cmp);
+	int rc = 0;
+	strbuf_addc(out, '{');
+	for (size_t i = 0; i < n && !rc; i++) {
+		json_t *key = json_string(sorted[i].id);
+		rc = (i && !strcmp(sorted[i - 1].id, sorted[i].id)) || !key ? -1 : 0;
+		if (i)
+			strbuf_addc(out, ',');
+		if (key)
+			canon_dump(key, out);
+		json_decref(key);
+		strbuf_addc(out, ':');
+		strbuf_add(out, sorted[i].bytes.buf, sorted[i].bytes.len);
+	}
+	strbuf_addc(out, '}');
+	free(sorted);
+	return rc;
+}
+
+/* The general path, in flow order: jansson values, the last spec of an id wins. */
+static json_t *specs_json(emit_ctx *c, flow_spec *v, size_t n)
+{
+	json_t *specs = json_object();
+	for (size_t i = 0; i < n; i++) {
+		json_t *spec = v[i].json ? json_incref(v[i].json) : canon_from_node(v[i].f, NULL);
+		if (!spec)
+			continue;
+		json_object_del(spec, "id");
+		json_object_del(spec, "script");
+		resolve_texts(c, spec, flow_text_attrs);
+		json_object_set_new(specs, v[i].id, spec);
+	}
+	return specs;
 }
 
 static void emit_flows(emit_ctx *c)
 {
 	const node *seq = node_get(c->e->resolved, "flows");
-	json_t *specs = json_object();
-	for (size_t i = 0; seq && seq->kind == NODE_SEQ && i < seq->count; i++)
-		emit_flow(c, seq->items[i], specs);
-	add_json(c, PACK_FLOW_SPECS, "json", specs);
+	size_t n = seq && seq->kind == NODE_SEQ ? seq->count : 0, k = 0;
+	flow_spec *v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		const node *f = seq->items[i];
+		if (emit_flow_code(c, f) < 0)
+			continue;
+		flow_spec *fs = &v[k];
+		*fs = (flow_spec){ node_get_str(f, "id"), f, STRBUF_INIT, NULL };
+		if (canon_write_node(f, flow_spec_skip, flow_text_attrs, text_cb, c, &fs->bytes) < 0 &&
+		    !(fs->json = to_json(c, f, "flow"))) {
+			strbuf_release(&fs->bytes);
+			continue;       /* reported: no spec */
+		}
+		k++;
+	}
+	strbuf out = STRBUF_INIT;
+	if (write_specs(v, k, &out) == 0)
+		pack_writer_add(c->w, PACK_FLOW_SPECS, "json", out.buf, out.len);
+	else
+		add_json(c, PACK_FLOW_SPECS, "json", specs_json(c, v, k));
+	strbuf_release(&out);
+	for (size_t i = 0; i < n; i++) {
+		strbuf_release(&v[i].bytes);
+		json_decref(v[i].json);
+	}
+	free(v);
 }
 
 /* --- products ----------------------------------------------------------- */

@@ -52,7 +52,7 @@ static void expect_canon(const node *n, const char *want)
 	strbuf_release(&sb);
 	json_decref(j);
 	strbuf direct = STRBUF_INIT;             /* the writer without jansson: same bytes */
-	ck_assert_int_eq(canon_write_node(n, NULL, NULL, NULL, &direct), 0);
+	ck_assert_int_eq(canon_write_node(n, NULL, NULL, NULL, NULL, &direct), 0);
 	ck_assert_str_eq(direct.buf, want);
 	strbuf_release(&direct);
 }
@@ -144,7 +144,7 @@ START_TEST(test_direct_writer)
 	set(m, "tag", sc("from", 0));
 	static const char *const attrs[] = { "title", "text", "label", "hint", "caption", NULL };
 	strbuf sb = STRBUF_INIT;
-	ck_assert_int_eq(canon_write_node(m, attrs, test_text, texts, &sb), 0);
+	ck_assert_int_eq(canon_write_node(m, NULL, attrs, test_text, texts, &sb), 0);
 	ck_assert_str_eq(sb.buf, "{\"esc\":\"a\\\"b\\\\c\\n\\t\\u0001\\u001F\x7f/\\u0000z\",\"hint\":\"true\","
 			 "\"label\":5,\"nested\":{\"caption\":\"首页\",\"x\":\"home.title\"},\"tag\":\"from\","
 			 "\"text\":\"no.such.key\",\"title\":\"首页\",\"title_list\":[\"home.title\"]}");
@@ -162,14 +162,14 @@ START_TEST(test_direct_writer)
 	strbuf_adds(&sb, "keep");
 	node *bad = node_new_map(A, (src_pos){ 0 });
 	set(bad, "k", sc("ok \xff", 0));
-	ck_assert_int_eq(canon_write_node(bad, NULL, NULL, NULL, &sb), -1);
+	ck_assert_int_eq(canon_write_node(bad, NULL, NULL, NULL, NULL, &sb), -1);
 	node *twice = node_new_map(A, (src_pos){ 0 });
 	node_map_push(A, twice, sc("k", 0), sc("1", 0));
 	node_map_push(A, twice, sc("k", 0), sc("2", 0));
-	ck_assert_int_eq(canon_write_node(twice, NULL, NULL, NULL, &sb), -1);
+	ck_assert_int_eq(canon_write_node(twice, NULL, NULL, NULL, NULL, &sb), -1);
 	node *nul = node_new_map(A, (src_pos){ 0 });
 	node_map_push(A, nul, node_new_scalar(A, (src_pos){ 0 }, "a\0b", 3, 0), sc("1", 0));
-	ck_assert_int_eq(canon_write_node(nul, NULL, NULL, NULL, &sb), -1);
+	ck_assert_int_eq(canon_write_node(nul, NULL, NULL, NULL, NULL, &sb), -1);
 	ck_assert_str_eq(sb.buf, "keep");
 	strbuf_release(&sb);
 	json_decref(texts);
