@@ -214,7 +214,7 @@ static const char *const text_keys[] = {
 static const char *const binding_keys[] = {
 	"value", "items", "bind", "series", "badge", "page", "pages",
 };
-static const char *const filters[] = { "money", "date", "percent", "mask" };
+static const char *const filters[] = { "money", "date", "percent", "mask", "code" };
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {
