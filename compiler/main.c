@@ -458,7 +458,14 @@ static int check_parallel(project *p, edition *const *list, size_t n, const char
 	int *checked = xcalloc(p->n_scripts + 1, sizeof *checked);
 	for (size_t i = 0; i < p->n_scripts; i++)
 		checked[i] = p->scripts[i].checked;
-	check_job job = { .p = p, .list = list, .n = n, .schemas = schemas };
+	/* bases first: what they share with the editions extending them is then validated once */
+	edition **order = xcalloc(n + 1, sizeof *order);
+	size_t placed = 0;
+	for (size_t depth = 0; placed < n; depth++)
+		for (size_t i = 0; i < n; i++)
+			if (list[i]->chain_len == depth || (depth == 0 && list[i]->chain_len > n))
+				order[placed++] = list[i];
+	check_job job = { .p = p, .list = order, .n = n, .schemas = schemas };
 	atomic_init(&job.next, 0);
 	atomic_init(&job.reported, 0);
 	check_worker w[CHECK_MAX_THREADS] = { 0 };
@@ -479,6 +486,7 @@ static int check_parallel(project *p, edition *const *list, size_t n, const char
 	for (size_t i = 0; !clean && i < p->n_scripts; i++)
 		p->scripts[i].checked = checked[i];     /* the run in order compiles them again */
 	free(checked);
+	free(order);
 	return clean;
 }
 
