@@ -699,26 +699,24 @@ typedef struct ser_buf {
 	size_t len, cap;
 } ser_buf;
 
-static void ser_put(ser_buf *b, const void *data, size_t len)
-{
-	if (b->cap - b->len < len) {
-		b->cap = 2 * (b->len + len) + 256;
-		b->buf = xrealloc(b->buf, b->cap);
-	}
-	if (len)
-		memcpy(b->buf + b->len, data, len);
-	b->len += len;
-}
-
 static void serialise(ser_buf *b, const node *n)
 {
 	ser_head hd = { (uint32_t)n->kind, (n->quoted ? 1u : 0u) | (n->tag ? 2u : 0u),
 			n->tag ? strlen(n->tag) : 0,
 			n->kind == NODE_SCALAR ? (n->str ? n->len : 0) : n->count };
-	ser_put(b, &hd, sizeof hd);
+	size_t need = sizeof hd + (n->kind == NODE_SCALAR ? hd.tag_len + hd.len : 0);
+	if (b->cap - b->len < need) {
+		b->cap = 2 * (b->len + need) + 4096;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	memcpy(b->buf + b->len, &hd, sizeof hd);
+	b->len += sizeof hd;
 	if (n->kind == NODE_SCALAR) {
-		ser_put(b, n->tag, hd.tag_len);
-		ser_put(b, n->str, hd.len);
+		if (hd.tag_len)
+			memcpy(b->buf + b->len, n->tag, hd.tag_len);
+		if (hd.len)
+			memcpy(b->buf + b->len + hd.tag_len, n->str, hd.len);
+		b->len += hd.tag_len + hd.len;
 		return;
 	}
 	for (size_t i = 0; i < n->count; i++) {
