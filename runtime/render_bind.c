@@ -7,8 +7,11 @@
  * service left out a field. Filters turn raw values into what a customer
  * reads: money (integer minor units -> "¥12,345.67", "CNY 12,345.67" in
  * English), date ("2026-11-26", "Nov 26, 2026"), percent (basis points ->
- * "3.25%"), mask (account numbers -> "**** 1234"). Anything a filter cannot
- * read also gives the empty text.
+ * "3.25%"), mask (account numbers -> "**** 1234"), code (a status, decision
+ * or reason code -> the edition's string "code.<value>", the code itself when
+ * the edition has no such string). Anything a filter cannot read also gives
+ * the empty text. Only texts expanded in a page (rc_attr_text) know the
+ * edition's strings; elsewhere `code` shows the code as it is.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "render_internal.h"
 
 #define PATH_MAX_SEGMENT 128
+#define CODE_MAX_LEN 64
 
 /* One segment: a name and any number of [n] indexes. Returns the end or NULL. */
 static const char *step_segment(const char *p, const char *end, json_t **cur)
@@ -210,7 +214,26 @@ static char *plain_text(json_t *v)
 	return xstrdup("");
 }
 
-char *rb_format(json_t *v, const char *filter, const char *locale, const char *currency)
+/* "code.<value>" looked up in the edition; the value itself when absent or odd. */
+static char *fmt_code(const rctx *rc, char *text)
+{
+	size_t n = strlen(text);
+	if (!rc || n == 0 || n > CODE_MAX_LEN)
+		return text;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (!isalnum(ch) && ch != '_' && ch != '-' && ch != '.')
+			return text;
+	}
+	char key[CODE_MAX_LEN + 8];
+	snprintf(key, sizeof key, "code.%s", text);
+	char *out = xstrdup(rc_string(rc, key, text));
+	free(text);
+	return out;
+}
+
+static char *format_in(const rctx *rc, json_t *v, const char *filter, const char *locale,
+		       const char *currency)
 {
 	if (!v)
 		return xstrdup("");
@@ -228,13 +251,20 @@ char *rb_format(json_t *v, const char *filter, const char *locale, const char *c
 		out = fmt_mask(text);
 	else if (strcmp(filter, "date") == 0 && json_is_string(v))
 		out = fmt_date(text, locale);
+	else if (strcmp(filter, "code") == 0)
+		return fmt_code(rc, text);
 	if (!out)
 		return text;
 	free(text);
 	return out;
 }
 
-char *rb_expand(const char *text, json_t *data, const char *locale)
+char *rb_format(json_t *v, const char *filter, const char *locale, const char *currency)
+{
+	return format_in(NULL, v, filter, locale, currency);
+}
+
+static char *expand_in(const rctx *rc, const char *text, json_t *data, const char *locale)
 {
 	strbuf sb = STRBUF_INIT;
 	const char *p = text ? text : "";
@@ -248,12 +278,22 @@ char *rb_expand(const char *text, json_t *data, const char *locale)
 		strbuf_add(&sb, p, (size_t)(open - p));
 		char filter[32];
 		json_t *v = eval_inner(data, open + 2, close, filter, sizeof filter);
-		char *piece = rb_format(v, filter, locale, NULL);
+		char *piece = format_in(rc, v, filter, locale, NULL);
 		strbuf_adds(&sb, piece);
 		free(piece);
 		p = close + 1;
 	}
 	return strbuf_detach(&sb, NULL);
+}
+
+char *rb_expand(const char *text, json_t *data, const char *locale)
+{
+	return expand_in(NULL, text, data, locale);
+}
+
+char *rb_expand_rc(const rctx *rc, const char *text)
+{
+	return expand_in(rc, text, rc->data, rc->locale);
 }
 
 char *render_binding(const char *expr, json_t *data, const char *locale)
@@ -271,7 +311,7 @@ char *rc_attr_text(const rctx *rc, json_t *comp, const char *key)
 {
 	json_t *v = json_object_get(comp, key);
 	if (json_is_string(v))
-		return rb_expand(json_string_value(v), rc->data, rc->locale);
+		return rb_expand_rc(rc, json_string_value(v));
 	if (json_is_number(v))
 		return plain_text(v);
 	return NULL;

@@ -50,10 +50,13 @@ char *rc_home_href(const rctx *rc);
 /* --- bindings (render_bind.c) ---------------------------------------------- */
 /* The value a binding or a plain path names (borrowed), or NULL. */
 json_t *rb_value(json_t *data, const char *expr);
-/* Text of a value through a filter ("money", "date", "percent", "mask", or NULL). */
+/* Text of a value through a filter ("money", "date", "percent", "mask", "code" or
+ * NULL); without an edition at hand, "code" gives the code as it is. */
 char *rb_format(json_t *v, const char *filter, const char *locale, const char *currency);
 /* Text with every ${...} replaced. Caller frees; never NULL. */
 char *rb_expand(const char *text, json_t *data, const char *locale);
+/* The same against rc->data, with "code" looked up in the edition's strings. */
+char *rb_expand_rc(const rctx *rc, const char *text);
 char *rb_money(long long minor, const char *currency, const char *locale);
 
 /* Attribute helpers: string attribute of a component, expanded against rc->data. */

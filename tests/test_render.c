@@ -30,7 +30,8 @@ static void fixture_setup(void)
 	ed.meta = json_loads("{\"edition\":\"mass\",\"home\":\"home\",\"locale\":\"zh-CN\","
 			     "\"title\":\"华兴银行\",\"contact\":{\"phone\":\"955-61\"},"
 			     "\"features\":{\"video_counter\":false}}", 0, NULL);
-	ed.strings = json_loads("{\"ui.logout\":\"退出登录\",\"ui.approve\":\"同意\"}", 0, NULL);
+	ed.strings = json_loads("{\"ui.logout\":\"退出登录\",\"ui.approve\":\"同意\","
+				"\"code.done\":\"已完成\",\"code.auto_approved\":\"自动审批通过\"}", 0, NULL);
 	ed.products = json_loads("[{\"id\":\"xingedai\",\"kind\":\"loan\",\"name\":\"兴e贷\","
 				 "\"rate_bp\":325}]", 0, NULL);
 	ed.screens = json_loads("{\"product\":{\"id\":\"product\",\"flow\":\"product_detail\",\"layout\":[]},"
@@ -142,6 +143,38 @@ START_TEST(test_binding_null_data)
 	char *got = render_binding("a ${x.y | money} b", NULL, "zh-CN");
 	ck_assert_str_eq(got, "a  b");
 	free(got);
+}
+END_TEST
+
+/* `code`: the edition's "code.<value>" string, else the value; nothing when missing. */
+static const struct { const char *data, *want; } code_cases[] = {
+	{ "{\"s\":\"done\"}", "<dd>已完成</dd>" },
+	{ "{\"s\":\"auto_approved\"}", "<dd>自动审批通过</dd>" },
+	{ "{\"s\":\"on_hold\"}", "<dd>on_hold</dd>" },
+	{ "{\"s\":\"logout\"}", "<dd>logout</dd>" },
+	{ "{\"s\":\"a <b>\"}", "<dd>a &lt;b&gt;</dd>" },
+	{ "{\"s\":7}", "<dd>7</dd>" },
+	{ "{\"s\":\"\"}", "<dd></dd>" },
+	{ "{}", "<dd></dd>" },
+};
+
+START_TEST(test_code_filter)
+{
+	static const char *layout = "[{\"component\":\"kv\",\"label\":\"状态\",\"value\":\"${s | code}\"}]";
+	char *html = render_layout(layout, code_cases[_i].data, NULL);
+	ck_contains(html, code_cases[_i].want);
+	ck_not_contains(html, "code.");
+	free(html);
+}
+END_TEST
+
+START_TEST(test_code_filter_without_edition)
+{
+	json_t *d = json_pack("{ss}", "s", "done");
+	char *got = render_binding("${s | code} / ${t | code}", d, "zh-CN");
+	ck_assert_str_eq(got, "done / ");
+	free(got);
+	json_decref(d);
 }
 END_TEST
 
@@ -774,6 +807,8 @@ Suite *suite_render(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_loop_test(tc, test_binding_filters, 0, sizeof binding_cases / sizeof binding_cases[0]);
 	tcase_add_test(tc, test_binding_null_data);
+	tcase_add_loop_test(tc, test_code_filter, 0, sizeof code_cases / sizeof code_cases[0]);
+	tcase_add_test(tc, test_code_filter_without_edition);
 	tcase_add_test(tc, test_escapes_every_text);
 	tcase_add_test(tc, test_escapes_quotes_in_attributes);
 	tcase_add_test(tc, test_invalid_utf8_is_dropped);
