@@ -279,12 +279,78 @@ static void form_again(req *r, const rt_edition *ed, const rt_route *rt, int sta
 		app_send_message(r, ed, status, error);
 }
 
+/* The form value of the field whose default is bound to "${<object>.<param>}"
+ * (a product form's `product_id` field carries its `id`), or NULL. */
+static json_t *bound_field_value(json_t *comp, const char *param, json_t *values, int depth)
+{
+	if (depth > 24)
+		return NULL;
+	if (json_is_array(comp)) {
+		size_t i;
+		json_t *c, *found;
+		json_array_foreach(comp, i, c)
+			if ((found = bound_field_value(c, param, values, depth + 1)))
+				return found;
+		return NULL;
+	}
+	if (!json_is_object(comp))
+		return NULL;
+	const char *name = json_string_value(json_object_get(comp, "name"));
+	const char *bind = json_string_value(json_object_get(comp, "value"));
+	size_t pl = strlen(param), bl = bind ? strlen(bind) : 0;
+	if (name && bind && bl > pl + 3 && !strncmp(bind, "${", 2) && bind[bl - 1] == '}' &&
+	    bind[bl - pl - 2] == '.' && !strncmp(bind + bl - pl - 1, param, pl))
+		return json_object_get(values, name);
+	json_t *found = bound_field_value(json_object_get(comp, "layout"), param, values, depth + 1);
+	return found ? found : bound_field_value(json_object_get(comp, "children"), param, values, depth + 1);
+}
+
+/* What the form screen's flow showed, so that the confirmation names accounts,
+ * payees and products as the form did: the flow runs again with the request's
+ * query and, for params the query lacks, the posted values. NULL when the
+ * screen has no flow or the flow does not answer (the raw values are shown). */
+static json_t *confirm_data(req *r, const rt_edition *ed, json_t *screen, json_t *values)
+{
+	const char *flow = json_string_value(json_object_get(screen, "flow"));
+	json_t *raw, *p, *data = NULL;
+	bank_identity who;
+	strbuf err = STRBUF_INIT;
+	size_t i;
+
+	if (!flow)
+		return NULL;
+	raw = http_query_object(r->rq);
+	if (!raw)
+		raw = json_object();
+	json_array_foreach(json_object_get(app_flow_spec(ed, flow), "params"), i, p) {
+		const char *id = json_string_value(json_object_get(p, "id"));
+		if (!id || json_object_get(raw, id))
+			continue;
+		json_t *v = json_object_get(values, id);
+		if (!v)
+			v = bound_field_value(screen, id, values, 0);
+		if (json_is_string(v))
+			json_object_set(raw, id, v);
+	}
+	session_bank_identity(&r->s, &who);
+	if (flow_run(app_runner(r->a), ed, flow, raw, &who, &data, &err) != FLOW_OK ||
+	    app_polite_refusal(data)) {
+		json_decref(data);
+		data = NULL;
+	}
+	json_decref(raw);
+	strbuf_release(&err);
+	return data;
+}
+
 static void confirm_page(req *r, const rt_edition *ed, const rt_route *rt, json_t *values)
 {
 	const char *screen_id = form_screen_of(ed, rt->id);
+	json_t *screen = screen_id ? edition_screen(ed, screen_id) : NULL;
 	json_t *identities = app_identities(&r->s);
+	json_t *data = screen ? confirm_data(r, ed, screen, values) : NULL;
 	strbuf html = STRBUF_INIT;
-	render_page pg = { .ed = ed, .screen = screen_id ? edition_screen(ed, screen_id) : NULL,
+	render_page pg = { .ed = ed, .screen = screen, .data = data,
 			   .csrf = r->s.csrf, .user_name = r->s.name, .identities = identities };
 
 	if (render_confirm(&pg, rt, values, &html) < 0) {
@@ -294,6 +360,7 @@ static void confirm_page(req *r, const rt_edition *ed, const rt_route *rt, json_
 		app_send_html(r, 200, &html);
 	}
 	json_decref(identities);
+	json_decref(data);
 }
 
 static void flow_succeeded(req *r, const rt_edition *ed, const rt_route *rt, json_t *result)
