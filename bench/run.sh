@@ -420,6 +420,7 @@ for k in ["nproc", "cpu", "mem", "kernel", "nginx", "lua-nginx-module", "luajit"
           "editiond", "libmicrohttpd", "wrk", "git"]:
     w("| %s | %s |" % (k, machine.get(k, "?")))
 w("")
+summary_at = len(L)
 w("## Side by side: requests/s (median of %d runs of %s s, after a warm-up) and p99 latency" % (runs, dur))
 w("")
 w("Server pinned to CPU %s (`taskset`), one worker (editiond `--workers 1`, nginx `worker_processes 1`);"
@@ -485,7 +486,7 @@ dm = re.search(r"^six\s+(\d+)\s+(\d+) KiB \|\s+([\d.]+)\s+([\d.]+) \|\s+([\d.]+)
 w("## Compiling the six editions (bench/compile.sh)")
 w("")
 if dm:
-    ratio = float(dm.group(7))
+    ratio = compile_ratio = float(dm.group(7))
     w("| editionc wall ms | floor wall ms | ratio (wall) | target | verdict |")
     w("|---:|---:|---:|---|---|")
     w("| %s | %s | %.2fx | <= 2x | %s |" % (dm.group(3), dm.group(5), ratio, "met" if ratio <= 2 else "**not met**"))
@@ -530,6 +531,31 @@ if have_lua == "1":
     w("In case (b) both sides' bodies decode to the same JSON value (checked); sizes: %s." % ", ".join(
         "%s %d / %d B" % (f, os.path.getsize("%s/body-%s-ed.json" % (work, f)), os.path.getsize("%s/body-%s-lua.json" % (work, f)))
         for f in flows))
+# The summary against DESIGN.md section 7, placed before the details.
+S = ["## Against the targets (DESIGN.md section 7)", "",
+     "| figure | measured | target | verdict |", "|---|---|---|---|"]
+for name, c, target in rows:
+    if target == "-":
+        continue
+    S.append("| %s | %.2fx nginx's req/s (%.0f / %.0f); by CPU time per request %.2fx | %s | %s |" % (
+        name, c["ed_rps"] / c["ng_rps"], c["ed_rps"], c["ng_rps"], c["ng_us"] / c["ed_us"], target,
+        verdict(c["ed_rps"] / c["ng_rps"], target)))
+S.append("| (c) reload once a second for %s s under load | %d failed of %d (%s non-2xx, %s socket errors), %s reloads | 0 failed | %s |" % (
+    rsecs, failed, total, non2xx, sock, meta.get("reloads_ok"),
+    "met" if failed == 0 and meta.get("alive") == "yes" else "**not met**"))
+if dm:
+    S.append("| (d) compile the six editions | %.2fx the floor (%s / %s ms wall) | <= 2x | %s |" % (
+        compile_ratio, dm.group(3), dm.group(5), "met" if compile_ratio <= 2 else "**not met**"))
+S.append("| (e) memory, six editions loaded | VmRSS %.1f MiB (VmHWM %.1f MiB) | < 64 MB | %s |" % (
+    rss / 1024, hwm / 1024, "met" if rss * 1024 < 64e6 else "**not met**"))
+S.append("")
+loads = [c["load"] for _, c, _ in rows]
+if max(loads) > int(machine.get("nproc", "1")):
+    S.append("The machine was shared while measuring: the load average reached %.1f on %s CPUs (other processes,"
+             " not the benchmark). Requests/s and p99 latency vary with that load from run to run; the server's CPU"
+             " time per request, given beside them, is the steadier figure." % (max(loads), machine.get("nproc")))
+    S.append("")
+L[summary_at:summary_at] = S
 open(out, "w").write("\n".join(L) + "\n")
 PY
 log "done: $RESULTS"
