@@ -14,7 +14,7 @@
  * it touch the file system, and then through a temporary directory beside the
  * output, renaming the finished files into place with the manifest last.
  *
- * Packs are independent, so emit_build builds them on one thread per core.
+ * Packs are independent, so emit_build builds them on one thread per idle core.
  * A thread only reads the model (edition_strings is warmed on the main thread
  * first, since it fills a cache) and keeps its errors until the main thread
  * reports them in edition order. The threads remember together (under one
@@ -1170,15 +1170,37 @@ static void *build_thread(void *arg)
 	return NULL;
 }
 
-/* Runs build_thread on the calling thread and on helpers, one per core. */
-static void build_all(build_job *j)
+/* Runnable tasks right now ("procs_running" of /proc/stat, this one included), or 0. */
+static long procs_running(void)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	char line[256];
+	long n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "procs_running %ld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+size_t emit_thread_count(size_t jobs, size_t max)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = cores > 1 ? (size_t)cores : 1, started = 0;
-	if (want > EMIT_MAX_THREADS)
-		want = EMIT_MAX_THREADS;
-	if (want > j->n)
-		want = j->n;
+	if (cores < 2 || jobs < 2 || max < 2)
+		return 1;
+	long busy = procs_running() - 1;        /* other tasks that want a core */
+	long idle = cores - (busy > 0 ? busy : 0);
+	size_t want = idle > 1 ? (size_t)idle : 1;
+	if (want > max)
+		want = max;
+	return want > jobs ? jobs : want;
+}
+
+/* Runs build_thread on the calling thread and on helpers, one per idle core. */
+static void build_all(build_job *j)
+{
+	size_t want = emit_thread_count(j->n, EMIT_MAX_THREADS), started = 0;
 	pthread_t tid[EMIT_MAX_THREADS];
 	json_decref(json_object());     /* jansson's hash seed, set once before threads */
 	for (size_t i = 1; i < want; i++)

@@ -42,6 +42,14 @@ int emit_build(project *p, const char *out_dir, const unsigned char *sign_sk, FI
 /* gzip of data with pinned parameters: level 9, no file name, mtime 0. Appends to out. */
 void emit_gzip(const void *data, size_t len, strbuf *out);
 
+/*
+ * How many threads are worth starting for `jobs` independent pieces of work: one
+ * per core that is idle now (the kernel's count of runnable tasks, this one
+ * excluded), at least 1, at most max. On a machine whose cores are all busy,
+ * more threads only add switches and waits: the work runs on the caller.
+ */
+size_t emit_thread_count(size_t jobs, size_t max);
+
 /* The name of an edition's pack file: "<edition>-<version>.pack" (arena-free, malloc'd). */
 char *emit_pack_name(const char *edition_id, const char *version);
 

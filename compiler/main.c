@@ -359,7 +359,7 @@ static void check_one(project *p, const edition *e, const char *schemas, double 
 }
 
 /*
- * The phases of independent editions on every core. Each thread works on its own
+ * The phases of independent editions on every idle core. Each thread works on its own
  * copy of the project with its own arena and diagnostics; the model is only
  * read, once the strings cache is warm. That is the whole story when no thread
  * reported anything (a clean project, the common case). When any did, its
@@ -447,12 +447,7 @@ static int warm_for_threads(project *p, edition *const *list, size_t n)
 /* 1 when every edition went through the phases on threads without a diagnostic. */
 static int check_parallel(project *p, edition *const *list, size_t n, const char *schemas)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = cores > 1 ? (size_t)cores : 1;
-	if (want > CHECK_MAX_THREADS)
-		want = CHECK_MAX_THREADS;
-	if (want > n)
-		want = n;
+	size_t want = emit_thread_count(n, CHECK_MAX_THREADS);
 	if (want < 2 || !warm_for_threads(p, list, n))
 		return 0;
 	int *checked = xcalloc(p->n_scripts + 1, sizeof *checked);
