@@ -7,8 +7,10 @@
  * loops, __close, table/string.rep/pcall memory bombs and deep Lua recursion).
  *
  * Tried here: backtracking pattern bombs (one C call the count hook cannot
- * interrupt), also with a number as the subject (the string functions take
- * numbers too), recursion through metamethods and C (C stack), error objects
+ * interrupt), with repeated literal characters, digit, space and set items as
+ * well as '.', and with a number as the subject (the string functions take
+ * numbers too), and library loops that allocate nothing (string.rep of '',
+ * table.move over absent keys), recursion through metamethods and C (C stack), error objects
  * whose __tostring loops or fails, every dangerous name looked up through
  * _ENV, the string metatable's methods and the sandbox's own tables, ctx
  * tampering (limits and identity), library functions with absurd sizes, and
@@ -35,11 +37,17 @@ static const struct sec_flow {
 			   "  return { a = s:match(('(.-)'):rep(12) .. 'y') } end" },
 	{ "pattern_gsub", "return function() local s = ('ab'):rep(2000)\n"
 			  "  return { a = (s:gsub(('.-.-'):rep(10) .. 'z', '')) } end" },
+	{ "pattern_digits", "return function() return { n = string.find(('1'):rep(40), ('%d*'):rep(40) .. 'x') } end" },
+	{ "pattern_spaces", "return function() return { n = string.find((' '):rep(40), ('%s-'):rep(40) .. 'x') } end" },
+	{ "pattern_set", "return function() return { n = string.find(('a'):rep(40), ('[ab]*'):rep(40) .. 'c') } end" },
 	{ "pattern_number_subject", "return function()\n"
-				    "  return { n = string.find(1111111111111111111, ('1*'):rep(40) .. 'x') } end" },
+				    "  return { n = string.find(1111111111111111111, ('.-'):rep(40) .. 'x') } end" },
 	{ "pattern_number_gmatch", "return function() local n = 0\n"
-				   "  for m in string.gmatch(1111111111111111111, ('1-'):rep(40) .. 'x') do n = n + 1 end\n"
+				   "  for m in string.gmatch(1111111111111111111, ('.-'):rep(40) .. 'x') do n = n + 1 end\n"
 				   "  return { n = n } end" },
+	{ "rep_empty_bomb", "return function() return { a = string.rep('', 1 << 62) } end" },
+	{ "rep_empty_sep_bomb", "return function() return { a = (''):rep(1 << 62, '') } end" },
+	{ "move_bomb", "return function() table.move({}, 1, 1 << 62, 1, {}) return {} end" },
 	{ "index_recursion", "return function() local t = setmetatable({}, {})\n"
 			     "  getmetatable(t).__index = function(s, k) return s[k] end return { a = t.x } end" },
 	{ "tostring_recursion", "return function() local t = setmetatable({}, {})\n"
@@ -230,14 +238,20 @@ static void assert_stopped(const char *const *flows, size_t n)
  * the count hook never fires: unguarded, a flow holds a worker far past its
  * deadline (flow_lua.c's pattern_guard refuses such matches up front).
  */
-static const char *const pattern_flows[] = { "pattern_find", "pattern_match", "pattern_gsub",
-	"pattern_number_subject", "pattern_number_gmatch" };
-#define N_PATTERN_FLOWS (int)(sizeof pattern_flows / sizeof pattern_flows[0])
+static const char *const c_call_flows[] = { "pattern_find", "pattern_match", "pattern_gsub", "pattern_digits",
+	"pattern_spaces", "pattern_set", "pattern_number_subject", "pattern_number_gmatch", "rep_empty_bomb",
+	"rep_empty_sep_bomb", "move_bomb" };
+#define N_C_CALL_FLOWS (int)(sizeof c_call_flows / sizeof c_call_flows[0])
 
-/* One flow per iteration (_i indexes pattern_flows), so a hang names its flow. */
-START_TEST(test_pattern_bombs)
+/*
+ * One flow per iteration (_i indexes c_call_flows), so a hang names its flow.
+ * Besides patterns, two library loops that allocate nothing and so never meet
+ * the memory cap: string.rep of an empty string (n - 1 empty copies) and
+ * table.move over absent keys (one get and set per index).
+ */
+START_TEST(test_long_c_calls)
 {
-	assert_stopped(&pattern_flows[_i], 1);
+	assert_stopped(&c_call_flows[_i], 1);
 }
 END_TEST
 
@@ -350,8 +364,8 @@ Suite *suite_security_lua(void)
 	suite_add_tcase(s, tc);
 	/* one C call the count hook cannot stop: were the guard gone, this timeout would end the hang */
 	tcase_add_checked_fixture(holes, sec_setup, sec_teardown);
-	tcase_set_timeout(holes, 15);
-	tcase_add_loop_test(holes, test_pattern_bombs, 0, N_PATTERN_FLOWS);
+	tcase_set_timeout(holes, 8);
+	tcase_add_loop_test(holes, test_long_c_calls, 0, N_C_CALL_FLOWS);
 	suite_add_tcase(s, holes);
 	return s;
 }
