@@ -577,6 +577,57 @@ static const persona personal[] = {
 	{ "john", "english", "/transfer" },
 };
 
+/* The english customer reads his history and payees without a Chinese character. */
+static void english_text_test(wd *w)
+{
+	static const char *const pages[] = { "history", "payees" };
+	char *history = NULL;
+	if (wd_go(w, "/english/accounts") == 0)
+		history = wd_js_string(w, "var a = document.querySelector(\"main a[href*='/accounts/history']\");"
+					  " return a ? a.getAttribute('href') : null;");
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "english: %s has no Chinese text", pages[i]);
+		const char *path = i == 0 ? history : "/english/payees";
+		char *cjk = path && wd_go(w, path) == 0
+			? wd_js_string(w, "var m = document.querySelector('main').innerText"
+					  ".match(/[\\u3000-\\u9fff\\uff00-\\uffef]+/g); return m ? m.join(' ') : '';")
+			: NULL;
+		check(cjk && !*cjk, name, "%s shows '%.200s' %s", path ? path : "(no history link)",
+		      cjk ? cjk : "(unreadable)", w->last_error);
+		free(cjk);
+	}
+	free(history);
+}
+
+#define FROM_SELECT "return document.querySelector('form.c-form select[name=from]')"
+
+/* The confirmation shows the paying account as the form's picker did (name and
+ * masked number), never the bare id, and still posts the id. */
+static void confirm_names_account(wd *w, const char *edition, const char *from_text,
+				  const char *from_value)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s: confirmation names the account, not its id", edition);
+	char *form = wd_wait(w, "form.c-confirm-step", 5);
+	free(form);
+	char *values = form ? wd_js_string(w, "return Array.prototype.map.call(document.querySelectorAll("
+					   "'dl.c-confirm-values dd'), function (d) { return '|' + d.innerText.trim() + '|'; })"
+					   ".join('');") : NULL;
+	char *posted = form ? wd_js_string(w, "return document.querySelector("
+					   "'form.c-confirm-step input[name=from]').value;") : NULL;
+	char bare[96];
+	snprintf(bare, sizeof bare, "|%s|", from_value ? from_value : "");
+	int ok = values && posted && from_text && from_value && *from_value &&
+		 strstr(values, from_text) && !strstr(values, bare) && strstr(from_text, "****") &&
+		 strcmp(posted, from_value) == 0;
+	check(ok, name, "form showed '%s' (id %s); confirmation shows %.300s, posts %s %s",
+	      from_text ? from_text : "(none)", from_value ? from_value : "(none)",
+	      values ? values : "(none)", posted ? posted : "(none)", w->last_error);
+	free(values);
+	free(posted);
+}
+
 static void transfer_test(wd *w, const persona *p, double *font_px)
 {
 	char name[160], path[128];
@@ -587,15 +638,26 @@ static void transfer_test(wd *w, const persona *p, double *font_px)
 		return;
 	home_screenshot(w, p->edition, font_px);
 	crawl_test(w, p->edition);
+	if (!strcmp(p->edition, "english"))
+		english_text_test(w);
 	long long before = 0, after = 0;
 	snprintf(name, sizeof name, "%s: balance before", p->edition);
 	check(balance(w, p->edition, &before) == 0, name, "%s", w->last_error);
 	snprintf(path, sizeof path, "/%s%s", p->edition, p->transfer);
 	snprintf(name, sizeof name, "%s: fill and send the transfer form", p->edition);
-	ok = wd_go(w, path) == 0 && fill_transfer(w, p->edition) == 0;
+	ok = wd_go(w, path) == 0;
+	char *from_text = ok ? wd_js_string(w, FROM_SELECT ".selectedOptions[0].text;") : NULL;
+	char *from_value = ok ? wd_js_string(w, FROM_SELECT ".value;") : NULL;
+	ok = ok && fill_transfer(w, p->edition) == 0;
 	check(ok, name, "%s", w->last_error);
-	if (!ok)
+	if (!ok) {
+		free(from_text);
+		free(from_value);
 		return;
+	}
+	confirm_names_account(w, p->edition, from_text, from_value);
+	free(from_text);
+	free(from_value);
 	char *text = confirm_and_read(w, p->edition);
 	char *err = page_error(w);
 	snprintf(name, sizeof name, "%s: confirm, result says done", p->edition);
