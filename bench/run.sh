@@ -88,7 +88,8 @@ log "compiling the six editions"
 "$EDITIONC" build "$root/editions" -o "$work/packs" -q
 mkdir -p "$work/nginx-tmp"
 
-pkgs="yaml-0.1 libxml-2.0 lua5.4 zlib libsodium jansson libmicrohttpd sqlite3 hiredis libcurl"
+# stubdata links the runtime's objects: the Makefile's package list.
+pkgs=$(sed -n 's/^PKGS *:= *//p' "$root/Makefile")
 objs=$(ls "$root"/build/runtime/*.o | grep -v '/main\.o$')
 gcc -std=c17 -D_GNU_SOURCE -O2 -I"$root/compiler" -I"$root/runtime" $(pkg-config --cflags $pkgs) \
 	-o "$work/stubdata" "$bench/stubdata.c" $objs "$root/build/compiler/pack.o" "$root/build/compiler/strbuf.o" \
