@@ -120,6 +120,56 @@ static void logout_kills_token(void)
 	sec_client_free(cl);
 }
 
+/* A session token in the URL (leaks through Referer and logs) is never taken. */
+static void token_in_url(void)
+{
+	sec_client *cl = sec_client_new(), *other = sec_client_new();
+	char token[96], path[200];
+	sec_resp r;
+
+	sec_login_form(cl, "chenjing", "demo1234");
+	sec_cookie(cl, token, sizeof token);
+	snprintf(path, sizeof path, "/mass/accounts?obe_session=%s&token=%s&session=%s", token, token, token);
+	r = sec_get(other, path);
+	sec_check(r.status == 303, "session: a token in the URL is not a login", "status %ld", r.status);
+	sec_resp_free(&r);
+	snprintf(path, sizeof path, "/api/v1/mass/data/accounts?access_token=%s&token=%s", token, token);
+	r = sec_get(other, path);
+	sec_check(r.status == 401, "session: a token in the api URL is not a login", "status %ld", r.status);
+	sec_resp_free(&r);
+	sec_client_free(cl);
+	sec_client_free(other);
+}
+
+/* One session's one-shot result is not shown to another session. */
+static void flash_isolation(void)
+{
+	sec_client *a = sec_identity("zhangwei", NULL), *b = sec_identity("chenjing", NULL);
+	char body[600];
+	sec_resp r;
+
+	if (!a || !b) {
+		sec_check(0, "session: flash isolation set-up", "cannot log in");
+		sec_client_free(a);
+		sec_client_free(b);
+		return;
+	}
+	snprintf(body, sizeof body, "_csrf=%s&_idem=flash-%d&from=6&to_account=6229092222111100018&to_name=x"
+		 "&to_bank=own&amount=3.21&memo=flash-marker&_confirm=1", a->csrf, (int)getpid());
+	r = sec_post_form(a, "/mass/transfer/submit", body);
+	sec_resp_free(&r);
+	r = sec_get(b, "/mass/transfer/result");
+	sec_check(!strstr(r.body, "3.21"), "session: another session's transfer result is not shown",
+		  "status %ld", r.status);
+	sec_resp_free(&r);
+	r = sec_get(a, "/mass/transfer/result");
+	sec_check(strstr(r.body, "3.21") != NULL, "session: control, the transfer result shows in its own session",
+		  "status %ld", r.status);
+	sec_resp_free(&r);
+	sec_client_free(a);
+	sec_client_free(b);
+}
+
 static void cookie_attributes(void)
 {
 	sec_client *cl = sec_client_new();
@@ -149,6 +199,8 @@ void sec_session_attacks(void)
 	fixation_chosen_token();
 	fixation_issued_token();
 	logout_kills_token();
+	token_in_url();
+	flash_isolation();
 	cookie_attributes();
 }
 
@@ -256,6 +308,12 @@ static void csrf_other_posts(sec_client *victim)
 	sec_resp_free(&r);
 	r = sec_get(victim, "/mass/accounts");
 	sec_check(r.status == 200, "csrf: victim still logged in after the forged posts", "status %ld", r.status);
+	sec_resp_free(&r);
+	/* a page on another site posting to the operator's own editiond: the peer is this host */
+	r = sec_request(victim, "POST", "/admin/reload", "application/x-www-form-urlencoded", "x=1", 3,
+			(const char *[]){ "Origin: https://evil.example", "Sec-Fetch-Site: cross-site", NULL });
+	sec_check(r.status == 403 || r.status == 401, "csrf: cross-site form POST to /admin/reload refused",
+		  "status %ld %.80s", r.status, r.body);
 	sec_resp_free(&r);
 	sec_client *fresh = sec_client_new();
 	sec_resp g = sec_get(fresh, "/login");

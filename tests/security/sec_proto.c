@@ -86,6 +86,12 @@ void sec_path_attacks(void)
 		  "path: NUL byte in the request line -> 4xx or closed", "got '%.40s'", out);
 	free(out);
 	sec_check(healthy(), "path: server healthy after traversal attempts", "healthz failed");
+	static const char trace[] = "TRACE / HTTP/1.1\r\nHost: a\r\nCookie: obe_session=secret-cookie-value\r\n"
+				    "Connection: close\r\n\r\n";
+	out = sec_raw_exchange(trace, sizeof trace - 1, 5, &got);
+	sec_check(!strstr(out, "secret-cookie-value") && strncmp(out, "HTTP/1.1 2", 10),
+		  "trace: TRACE refused and never echoes the cookie", "got '%.40s'", out);
+	free(out);
 }
 
 /* --- smuggling -------------------------------------------------------------------------------- */

@@ -240,6 +240,25 @@ static void reflected(void)
 		  "xss: api answers are JSON, never sniffed as HTML", "'%s' '%s'", ct, nosniff);
 	sec_resp_free(&j);
 	sec_client_free(cl);
+	/* response splitting through the login's next */
+	cl = sec_client_new();
+	sec_resp split = sec_get(cl, "/login?next=/mass/home%0d%0aSet-Cookie:%20injected=1%0d%0aX-Injected:%201");
+	sec_resp_free(&split);
+	sec_login_form(cl, "chenjing", "demo1234");
+	split = sec_get(cl, "/mass/home");
+	char inj[64] = "";
+	sec_check(!strcasestr(cl->location, "\n") && !strcasestr(cl->location, "\r") &&
+		  !sec_header(&split, "X-Injected", inj, sizeof inj), "redirect: CR LF in next never splits the answer",
+		  "Location '%s'", cl->location);
+	sec_resp_free(&split);
+	struct curl_slist *cookies = NULL;
+	curl_easy_getinfo(cl->c, CURLINFO_COOKIELIST, &cookies);
+	int injected = 0;
+	for (struct curl_slist *c = cookies; c; c = c->next)
+		injected |= strstr(c->data, "injected") != NULL;
+	curl_slist_free_all(cookies);
+	sec_check(!injected, "redirect: no cookie set through next", "a cookie 'injected' was set");
+	sec_client_free(cl);
 	static const char *const nexts[] = { "javascript:alert(1)", "//evil.example/", "https://evil.example/",
 		"/\\evil.example", "%2F%2Fevil.example" };
 	for (size_t i = 0; i < sizeof nexts / sizeof nexts[0]; i++) {
