@@ -66,10 +66,12 @@ static int accepts_gzip(const char *ae)
 
 static void api_screen(req *r, const rt_edition *ed, const char *id)
 {
-	size_t len, gz_len;
+	size_t len, gz_len = 0;
 	const void *json = edition_screen_json(ed, id, &len);
-	const void *gz = edition_screen_gz(ed, id, &gz_len);
-	int use_gz = gz && accepts_gzip(http_header(r->rq, "Accept-Encoding"));
+	/* the gzip body is looked up only for a client that takes it */
+	const void *gz = accepts_gzip(http_header(r->rq, "Accept-Encoding"))
+			 ? edition_screen_gz(ed, id, &gz_len) : NULL;
+	int use_gz = gz != NULL;
 	const char *etag = edition_screen_etag(ed, id, use_gz);
 
 	if (!json || !etag) {

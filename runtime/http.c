@@ -23,6 +23,17 @@
  * the clock restart is an atomic store, not a lock; ids and copies are made
  * without printf. The list lock is taken only when a connection opens or
  * closes, and by the reaper.
+ *
+ * A keep-alive client asking again for the same pack bytes (a screen's JSON)
+ * gets the MHD response object its connection used last time: same status,
+ * body pointer, content type and headers, only X-Request-Id swapped. Building
+ * a response costs three allocations per header; the swap costs three. The
+ * object belongs to that one connection (MHD serves a connection's requests
+ * one after the other in one thread, and has let go of the response when the
+ * next request arrives), and it is freed when the connection closes. Its body
+ * pointer may outlive the pack set it came from, but it is only queued again
+ * for a request that borrows the very same bytes, which that request's pack
+ * set keeps alive.
  */
 #include "http.h"
 
@@ -50,6 +61,14 @@ typedef struct conn_track {
 	int cut;                    /* shut down by the reaper */
 	int peer_loopback;          /* the peer is this host */
 	char client[INET6_ADDRSTRLEN];  /* the peer's address, "" when unknown */
+	/* the last response of borrowed bytes, kept for the next request (MHD thread only) */
+	struct MHD_Response *kept;
+	const void *kept_body;
+	size_t kept_len;
+	int kept_status;
+	const char *kept_type;
+	strbuf kept_headers;
+	char kept_id[17];
 } conn_track;
 
 struct http_server {
@@ -71,6 +90,7 @@ struct http_server {
 struct http_request {
 	http_server *srv;
 	struct MHD_Connection *conn;
+	conn_track *track;          /* the connection's, or NULL when MHD gave none */
 	registry *reg;
 	char method[16];            /* as the handler sees it: HEAD is answered as GET */
 	char method_sent[16];       /* as the client sent it, for the log */
@@ -152,34 +172,102 @@ static void add_extra_headers(struct MHD_Response *r, strbuf *headers)
 	}
 }
 
-static enum MHD_Result queue(http_request *rq, http_response *rs)
+/* The connection's kept response, if it answers rs exactly as a new one would. */
+static struct MHD_Response *kept_for(conn_track *t, const http_response *rs, const char *type, int status)
+{
+	if (!t || !t->kept || t->kept_body != rs->borrowed || t->kept_len != rs->borrowed_len ||
+	    t->kept_status != status || strcmp(t->kept_type, type) ||
+	    t->kept_headers.len != rs->headers.len ||
+	    memcmp(t->kept_headers.buf, rs->headers.buf, rs->headers.len))
+		return NULL;
+	return t->kept;
+}
+
+static void kept_drop(conn_track *t)
+{
+	if (t->kept)
+		MHD_destroy_response(t->kept);
+	t->kept = NULL;
+	strbuf_release(&t->kept_headers);
+}
+
+/* Keeps r (and our reference on it) as the connection's response for rs's bytes; headers: rs's, as they were. */
+static void kept_store(conn_track *t, struct MHD_Response *r, const http_response *rs,
+		       strbuf *headers, const char *type, int status, const char *id)
+{
+	kept_drop(t);
+	t->kept = r;
+	t->kept_body = rs->borrowed;
+	t->kept_len = rs->borrowed_len;
+	t->kept_status = status;
+	t->kept_type = type;
+	t->kept_headers = *headers;
+	strbuf_init(headers);
+	memcpy(t->kept_id, id, sizeof t->kept_id);
+}
+
+/* The kept response with this request's id, or NULL (then it is dropped). */
+static struct MHD_Response *kept_reuse(conn_track *t, const http_request *rq)
+{
+	if (MHD_del_response_header(t->kept, "X-Request-Id", t->kept_id) != MHD_YES ||
+	    MHD_add_response_header(t->kept, "X-Request-Id", rq->id) != MHD_YES) {
+		kept_drop(t);
+		return NULL;
+	}
+	memcpy(t->kept_id, rq->id, sizeof t->kept_id);
+	return t->kept;
+}
+
+static struct MHD_Response *build(http_request *rq, http_response *rs, const char *type, size_t *len)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ok;
-	size_t len;
 
 	if (rs->borrowed) {
-		len = rs->borrowed_len;
-		r = MHD_create_response_from_buffer(len, (void *)rs->borrowed, MHD_RESPMEM_PERSISTENT);
+		*len = rs->borrowed_len;
+		r = MHD_create_response_from_buffer(*len, (void *)rs->borrowed, MHD_RESPMEM_PERSISTENT);
 	} else {
-		char *body = strbuf_detach(&rs->body, &len);
-		r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		char *body = strbuf_detach(&rs->body, len);
+		r = MHD_create_response_from_buffer(*len, body, MHD_RESPMEM_MUST_FREE);
 		if (!r)
 			free(body);
 	}
 	if (!r)
-		return MHD_NO;
+		return NULL;
 	add_common_headers(r, rq);
-	MHD_add_response_header(r, "Content-Type", rs->content_type ? rs->content_type
-				: "text/plain; charset=utf-8");
+	MHD_add_response_header(r, "Content-Type", type);
 	add_extra_headers(r, &rs->headers);
-	rq->status = rs->status ? rs->status : 200;
+	return r;
+}
+
+static enum MHD_Result queue(http_request *rq, http_response *rs)
+{
+	const char *type = rs->content_type ? rs->content_type : "text/plain; charset=utf-8";
+	int status = rs->status ? rs->status : 200;
+	struct MHD_Response *r = NULL;
+	enum MHD_Result ok;
+	size_t len = rs->borrowed_len;
+
+	if (rs->borrowed && kept_for(rq->track, rs, type, status))
+		r = kept_reuse(rq->track, rq);
+	if (!r && rs->borrowed && rq->track) {
+		strbuf copy = STRBUF_INIT;     /* add_extra_headers cuts the text it reads */
+		strbuf_add(&copy, rs->headers.buf, rs->headers.len);
+		if ((r = build(rq, rs, type, &len)))
+			kept_store(rq->track, r, rs, &copy, type, status, rq->id);
+		strbuf_release(&copy);
+	} else if (!r) {
+		r = build(rq, rs, type, &len);
+	}
+	if (!r)
+		return MHD_NO;
+	rq->status = status;
 	rq->bytes = len;
 	rq->answered = 1;
 	copy_cut(rq->edition, sizeof rq->edition, rs->edition);
 	copy_cut(rq->route, sizeof rq->route, rs->route);
-	ok = MHD_queue_response(rq->conn, (unsigned)rq->status, r);
-	MHD_destroy_response(r);
+	ok = MHD_queue_response(rq->conn, (unsigned)status, r);
+	if (r != (rq->track ? rq->track->kept : NULL))
+		MHD_destroy_response(r);
 	return ok;
 }
 
@@ -336,10 +424,11 @@ static http_request *request_new(http_server *srv, struct MHD_Connection *c, con
 {
 	http_request *rq = xcalloc(1, sizeof *rq);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	const conn_track *t = ci ? ci->socket_context : NULL;
+	conn_track *t = ci ? ci->socket_context : NULL;
 
 	rq->srv = srv;
 	rq->conn = c;
+	rq->track = t;
 	rq->start_us = now_us();
 	rq->reg = registry_acquire();
 	copy_cut(rq->method, sizeof rq->method, strcmp(method, "HEAD") ? method : "GET");
@@ -374,6 +463,7 @@ static enum MHD_Result run_handler(http_request *rq)
 	enum MHD_Result ok;
 
 	response_init(&rs);
+	strbuf_grow(&rs.headers, 256);     /* one allocation for the usual few headers */
 	rs.status = 200;
 	rq->srv->handler(rq->srv->cls, rq, &rs);
 	ok = queue(rq, &rs);
@@ -575,12 +665,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		srv->tracks.next->prev = t;
 		srv->tracks.next = t;
 		pthread_mutex_unlock(&srv->track_lock);
+		strbuf_init(&t->kept_headers);
 		*socket_context = t;
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && (t = *socket_context)) {
 		pthread_mutex_lock(&srv->track_lock);
 		t->prev->next = t->next;
 		t->next->prev = t->prev;
 		pthread_mutex_unlock(&srv->track_lock);
+		kept_drop(t);
 		free(t);
 		*socket_context = NULL;
 	}
