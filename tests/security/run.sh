@@ -82,7 +82,8 @@ if ! "$EDITIONC" keygen -o "$TMP/release" >/dev/null 2>&1 || ! "$EDITIONC" keyge
 fi
 rm -f "$TMP"/packs/manifest.json "$TMP"/forged/manifest.json "$TMP"/unsigned/manifest.json
 # shellcheck disable=SC2046
-if ! ${CC:-gcc} -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation \
+if ! ${CC:-gcc} -std=c17 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wno-unused-parameter -Wno-format-truncation \
 	-I"$ROOT/compiler" "$HERE"/sec_*.c "$ROOT/compiler/pack.c" "$ROOT/compiler/strbuf.c" -o "$TMP/sectest" \
 	$(pkg-config --cflags --libs libcurl jansson libsodium zlib) -lpthread; then
 	bad "attack program built"

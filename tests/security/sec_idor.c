@@ -338,6 +338,22 @@ static void idor_forms(who *w, json_t *specs, json_t *routes, json_t *products, 
 	}
 }
 
+/* The account number behind an id or a number ("" when unknown): what a leaking page would show. */
+static const char *number_of(const char *id)
+{
+	static const char *const bank_books[] = { "9558000000000000001", "9558000000000000002",
+		"9558000000000000003", "9558000000000000004", "9558000000000000009" };
+
+	if (strlen(id) > 4)
+		return id;
+	for (size_t p = 0; p < N_PEOPLE; p++)
+		for (int i = 0; i < people[p].n; i++)
+			if (!strcmp(people[p].ids[i], id))
+				return people[p].numbers[i];
+	int n = atoi(id);
+	return n >= 1 && n <= 5 ? bank_books[n - 1] : "";
+}
+
 /* The history page and data with another's account: refused, and the account never shown. */
 static void idor_history(who *w)
 {
@@ -351,8 +367,8 @@ static void idor_history(who *w)
 			snprintf(path, sizeof path, api ? "/api/v1/%s/data/history?id=%s" : "/%s/accounts/history?id=%s",
 				 w->edition, all_ids[a]);
 			sec_resp r = sec_get(w->cl, path);
-			int leak = strlen(all_ids[a]) > 4 ? strstr(r.body, all_ids[a]) != NULL
-				: (api ? r.status == 200 : strstr(r.body, "balance_after") != NULL);
+			const char *number = number_of(all_ids[a]);
+			int leak = (*number && strstr(r.body, number)) || (api && r.status == 200);
 			if (r.status == 0 || r.status >= 500 || (api && r.status == 200) || leak) {
 				size_t l = strlen(bad);
 				n_bad++;
