@@ -5,7 +5,9 @@
  * post processor, a trickling client is cut at the deadline, and a request
  * in flight is finished by a drain. The access log: one JSON line per
  * request whose id is the X-Request-Id sent, fields escaped whatever the
- * client sent, long lines whole; a header value is cut at CR or LF.
+ * client sent, long lines whole; a header value is cut at CR or LF. Pack
+ * bytes asked for again on one connection come back with the right body,
+ * status and headers and a new X-Request-Id each time.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -26,12 +28,32 @@
 
 static atomic_int handled;
 
+/* Bytes that outlive requests, as pack data does: answered borrowed under /pack/. */
+static const char pack_a[] = "{\"screen\":\"a\"}", pack_b[] = "{\"screen\":\"bb\"}";
+
+static void answer_borrowed(http_request *rq, http_response *rs)
+{
+	const char *which = http_path(rq) + 6;
+	const char *tag = http_query(rq, "tag");
+
+	rs->borrowed = which[0] == 'a' ? pack_a : pack_b;
+	rs->borrowed_len = which[0] == 'a' ? sizeof pack_a - 1 : sizeof pack_b - 1;
+	rs->content_type = "application/json";
+	http_response_header(rs, "ETag", tag ? tag : "\"1\"");
+	if (http_query(rq, "gone"))
+		rs->status = 410;
+}
+
 static void handler(void *cls, http_request *rq, http_response *rs)
 {
 	size_t len;
 	const char *body = http_body(rq, &len);
 
 	atomic_fetch_add(&handled, 1);
+	if (!strncmp(http_path(rq), "/pack/", 6)) {
+		answer_borrowed(rq, rs);
+		return;
+	}
 	if (!strcmp(http_path(rq), "/form")) {
 		json_t *form = http_form(rq);
 		char *text = form ? json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -261,6 +283,88 @@ START_TEST(test_port_taken)
 }
 END_TEST
 
+/* The value of header name in one response (copied into out), and how many times it occurs. */
+static int header_of(const char *resp, const char *name, char *out, size_t n)
+{
+	int count = 0;
+	size_t nl = strlen(name);
+	const char *end = strstr(resp, "\r\n\r\n");
+
+	for (const char *p = strstr(resp, "\r\n"); p && p < end; p = strstr(p + 2, "\r\n")) {
+		if (!strncasecmp(p + 2, name, nl) && p[2 + nl] == ':') {
+			const char *v = p + 2 + nl + 2;
+			size_t len = strcspn(v, "\r");
+			snprintf(out, n, "%.*s", (int)len, v);
+			count++;
+		}
+	}
+	return count;
+}
+
+/* Sends req on fd and reads one answer into out; the body (after the head) is returned. */
+static const char *ask(int fd, const char *req, strbuf *out)
+{
+	const char *end;
+
+	ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	read_response(fd, out);
+	end = strstr(out->buf, "\r\n\r\n");
+	ck_assert_ptr_nonnull(end);
+	return end + 4;
+}
+
+START_TEST(test_borrowed_answers_on_one_connection)
+{
+	static const struct { const char *path, *body, *status, *etag; } steps[] = {
+		{ "/pack/a", "{\"screen\":\"a\"}", "HTTP/1.1 200", "\"1\"" },
+		{ "/pack/a", "{\"screen\":\"a\"}", "HTTP/1.1 200", "\"1\"" },
+		{ "/pack/b", "{\"screen\":\"bb\"}", "HTTP/1.1 200", "\"1\"" },
+		{ "/pack/b?tag=%222%22", "{\"screen\":\"bb\"}", "HTTP/1.1 200", "\"2\"" },
+		{ "/pack/b?tag=%222%22&gone=1", "{\"screen\":\"bb\"}", "HTTP/1.1 410", "\"2\"" },
+		{ "/pack/a", "{\"screen\":\"a\"}", "HTTP/1.1 200", "\"1\"" },
+		{ "/pack/a", "{\"screen\":\"a\"}", "HTTP/1.1 200", "\"1\"" },
+	};
+	http_server *s = start(5000);
+	int fd = connect_to(s);
+	strbuf out = STRBUF_INIT, req = STRBUF_INIT;
+	char ids[sizeof steps / sizeof steps[0]][64], v[256];
+
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		strbuf_reset(&req);
+		strbuf_addf(&req, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", steps[i].path);
+		const char *body = ask(fd, req.buf, &out);
+		ck_assert_msg(!strncmp(out.buf, steps[i].status, 12), "step %zu: %.30s", i, out.buf);
+		ck_assert_str_eq(body, steps[i].body);
+		ck_assert_int_eq(header_of(out.buf, "X-Request-Id", ids[i], sizeof ids[i]), 1);
+		ck_assert_uint_eq(strlen(ids[i]), 16);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_str_ne(ids[i], ids[j]);
+		ck_assert_int_eq(header_of(out.buf, "ETag", v, sizeof v), 1);
+		ck_assert_str_eq(v, steps[i].etag);
+		ck_assert_int_eq(header_of(out.buf, "Content-Type", v, sizeof v), 1);
+		ck_assert_str_eq(v, "application/json");
+		ck_assert_int_eq(header_of(out.buf, "X-Frame-Options", v, sizeof v), 1);
+		ck_assert_int_eq(header_of(out.buf, "Content-Security-Policy", v, sizeof v), 1);
+		ck_assert_int_eq(header_of(out.buf, "Connection", v, sizeof v), 0);   /* kept alive */
+	}
+	strbuf_reset(&req);
+	strbuf_adds(&req, "HEAD /pack/a HTTP/1.1\r\nHost: a\r\n\r\n");
+	ck_assert_int_eq(send(fd, req.buf, req.len, MSG_NOSIGNAL), (ssize_t)req.len);
+	strbuf_reset(&out);
+	char buf[4096];
+	ssize_t n;
+	while (!strstr(out.buf, "\r\n\r\n") && (n = recv(fd, buf, sizeof buf, 0)) > 0)
+		strbuf_add(&out, buf, (size_t)n);
+	ck_assert_msg(!strncmp(out.buf, "HTTP/1.1 200", 12), "%.30s", out.buf);
+	ck_assert_str_eq(strstr(out.buf, "\r\n\r\n") + 4, "");   /* no body after a HEAD */
+	ck_assert_int_eq(header_of(out.buf, "X-Request-Id", v, sizeof v), 1);
+	close(fd);
+	strbuf_release(&out);
+	strbuf_release(&req);
+	http_stop(s);
+}
+END_TEST
+
 /* Reads path's lines as JSON objects into a new array. */
 static json_t *read_log_lines(const char *path)
 {
@@ -388,6 +492,7 @@ Suite *suite_http(void)
 	tcase_add_test(tc, test_access_line_matches_response);
 	tcase_add_test(tc, test_access_line_fields);
 	tcase_add_test(tc, test_header_value_cut_at_line_break);
+	tcase_add_test(tc, test_borrowed_answers_on_one_connection);
 	suite_add_tcase(s, tc);
 	return s;
 }
