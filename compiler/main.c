@@ -444,11 +444,14 @@ static int warm_for_threads(project *p, edition *const *list, size_t n)
 	return 1;
 }
 
-/* 1 when every edition went through the phases on threads without a diagnostic. */
+/*
+ * 1 when every edition went through the phases without a diagnostic, on threads
+ * or, when no core is idle, on the caller (still bases first).
+ */
 static int check_parallel(project *p, edition *const *list, size_t n, const char *schemas)
 {
 	size_t want = emit_thread_count(n, CHECK_MAX_THREADS);
-	if (want < 2 || !warm_for_threads(p, list, n))
+	if (!n || !warm_for_threads(p, list, n))
 		return 0;
 	int *checked = xcalloc(p->n_scripts + 1, sizeof *checked);
 	for (size_t i = 0; i < p->n_scripts; i++)
@@ -485,7 +488,7 @@ static int check_parallel(project *p, edition *const *list, size_t n, const char
 	return clean;
 }
 
-/* check_one for every edition of list: on threads, or in order when anything is reported. */
+/* check_one for every edition of list: bases first, or in order when anything is reported. */
 static void check_all(project *p, edition *const *list, size_t n, const char *schemas)
 {
 	if (check_parallel(p, list, n, schemas))

@@ -662,8 +662,8 @@ static char builtin_class(const char *b)
  * same declaration, would be found without error again, and is left out of the
  * document. Positions do not matter: they only place messages, and there are
  * none. Leaving an item out is only done in a list whose type is one optional,
- * unbounded element (any number of items is allowed), so the list itself stays
- * valid. Equality is checked on the whole serialised content, never on a hash
+ * unbounded particle (any number of items is allowed, see list_item_decl), so
+ * the list itself stays valid. Equality is checked on the whole serialised content, never on a hash
  * alone. The set belongs to the loaded schema and is shared by threads (under
  * clean_lock).
  */
@@ -819,24 +819,46 @@ static const xmlNode *only_child(const xmlNode *n)
 	return one;
 }
 
+/* A choice of single elements: each alternative is one item, nothing more. */
+static int choice_of_elements(const xmlNode *group)
+{
+	const xmlNode *choice = group ? only_child(group) : NULL;
+	if (!choice || !is_xs(choice, "choice") || prop(choice, "minOccurs") || prop(choice, "maxOccurs"))
+		return 0;
+	for (const xmlNode *c = choice->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
+			continue;
+		if (!is_xs(c, "element") || prop(c, "minOccurs") || prop(c, "maxOccurs"))
+			return 0;
+	}
+	return 1;
+}
+
 /*
- * The declaration of the items of a list type whose whole content is
- * <xs:sequence><xs:element minOccurs="0" maxOccurs="unbounded"/></xs:sequence>:
- * a list where items may be left out. NULL for any other type.
+ * The declaration of an item of a list type where items may be left out: the
+ * type's whole content is one optional, unbounded particle, either
+ *   <xs:sequence><xs:element minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
+ * or <xs:group ref minOccurs="0" maxOccurs="unbounded"/> of a choice of single
+ * elements (layout). NULL for an item of any other type.
  */
-static const xmlNode *list_item_decl(const xmlNode *type)
+static const xmlNode *list_item_decl(const xmlNode *type, const char *name)
 {
 	if (!cache.local || !type || !is_xs(type, "complexType"))
 		return NULL;
 	memo_tab *t = memo_current();
 	memo_entry *m = memo_slot(t, type, MEMO_ITEM_DECL, "");
-	if (m && m->name)
-		return m->result;
-	const xmlNode *seq = only_child(type), *el = seq && is_xs(seq, "sequence") ? only_child(seq) : NULL;
-	if (el && !(is_xs(el, "element") && is_unbounded_optional(el)))
-		el = NULL;
-	memo_put(t, type, MEMO_ITEM_DECL, "", el);
-	return el;
+	const xmlNode *free_list;
+	if (m && m->name) {
+		free_list = m->result;
+	} else {
+		const xmlNode *p = only_child(type), *el = p && is_xs(p, "sequence") ? only_child(p) : NULL;
+		int ok = (el && is_xs(el, "element") && is_unbounded_optional(el)) ||
+			 (p && is_xs(p, "group") && is_unbounded_optional(p) &&
+			  choice_of_elements(xsd_global("group", prop(p, "ref"))));
+		free_list = ok ? type : NULL;
+		memo_put(t, type, MEMO_ITEM_DECL, "", free_list);
+	}
+	return free_list ? type_child(type, XSD_ELEMENT, name) : NULL;
 }
 
 /* ---------------------------------------------------------------- building */
@@ -1083,6 +1105,8 @@ static int is_component_list(const char *key)
 	return streq(key, "layout") || streq(key, "children");
 }
 
+static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const char *name);
+
 static void build_component(vctx *v, xmlNodePtr parent, const char *list, size_t idx, const node *item)
 {
 	if (item->kind != NODE_MAP) {
@@ -1111,6 +1135,8 @@ static void build_component(vctx *v, xmlNodePtr parent, const char *list, size_t
 			add(v, c->pos, c, "unknown-component", "unknown component '%s'", c->str);
 		return;
 	}
+	if (known_clean(v, parent, item, c->str))
+		return;
 	origin *o = origin_new(v, NULL, item);
 	o->list = list;
 	o->index = idx;
@@ -1209,8 +1235,8 @@ static int item_misfit(vctx *v, const xmlNode *list_el, const char *list, size_t
 /* 1 when a map item of a list is known clean (left out); else it is noted for later. */
 static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const char *name)
 {
-	const xmlNode *decl = list_item_decl(type_of(list_el));
-	if (!decl || item->kind != NODE_MAP || !streq(decl_name(decl, "element"), name))
+	const xmlNode *decl = item->kind == NODE_MAP ? list_item_decl(type_of(list_el), name) : NULL;
+	if (!decl || !streq(decl_name(decl, "element"), name))
 		return 0;
 	v->ser.len = 0;
 	serialise(&v->ser, item);
