@@ -95,6 +95,8 @@ gcc -std=c17 -D_GNU_SOURCE -O2 -I"$root/compiler" -I"$root/runtime" $(pkg-config
 	-o "$work/stubdata" "$bench/stubdata.c" $objs "$root/build/compiler/pack.o" "$root/build/compiler/strbuf.o" \
 	$(pkg-config --libs $pkgs) -lpthread -lm
 "$work/stubdata" "$work/packs" "$work/data" mass zhangwei >"$work/stub.json"
+gcc -std=c17 -D_GNU_SOURCE -O2 -I"$root/compiler" $(pkg-config --cflags lua5.4 jansson) -o "$work/json_path" \
+	"$bench/json_path.c" "$root/build/compiler/strbuf.o" $(pkg-config --libs lua5.4 jansson)
 gcc -std=c17 -D_GNU_SOURCE -O2 -o "$work/mhd_floor" "$bench/mhd_floor.c" $(pkg-config --cflags --libs libmicrohttpd) -lpthread
 
 # Waits until url answers (10 s at most).
@@ -237,6 +239,12 @@ if [ $have_lua = 1 ]; then
 	done
 fi
 
+# The JSON conversions around a flow, apart from HTTP and SQLite (bench/json_path.c).
+for f in $FLOWS home_summary; do
+	timeout 120 taskset -c "$SERVER_CPU" "$work/json_path" "$work/stub.json" "$root/editions/flows/$f.lua" 5000 \
+		>>"$work/json-path.txt" 2>&1 || echo "json_path failed for $f" >>"$work/json-path.txt"
+done
+
 # --- (c) reload once a second under load -----------------------------------------
 reloads() {
 	curl -s -m 5 "http://127.0.0.1:$P_ED/metrics" | awk '/^reloads_total\{.*"ok"\}/ { n = $2 } END { print n + 0 }'
@@ -357,9 +365,9 @@ log "writing $RESULTS"
 	echo "git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 } >"$work/machine.txt"
 python3 - "$work" "$RESULTS" "$RUNS" "$DUR" "$RELOAD_SECS" "$THREADS" "$CONNS" "$SERVER_CPU" "$CLIENT_CPU" \
-	"$have_lua" "$FLOWS" "${BENCH_QUICK:-0}" <<'PY'
+	"$have_lua" "$FLOWS" "${BENCH_QUICK:-0}" "$root" <<'PY'
 import os, re, statistics, sys
-work, out, runs, dur, rsecs, threads, conns, scpu, ccpu, have_lua, flows, quick = sys.argv[1:13]
+work, out, runs, dur, rsecs, threads, conns, scpu, ccpu, have_lua, flows, quick, root_dir = sys.argv[1:14]
 runs = int(runs)
 flows = flows.split()
 
@@ -457,6 +465,18 @@ for name, c, _ in rows:
 if have_lua != "1":
     w("- (b) skipped: lua-nginx-module or lua-cjson is not installed.")
 w("")
+
+if have_lua == "1":
+    w("What the JSON conversions around a flow cost, apart from HTTP, sessions and SQLite (bench/json_path.c,"
+      " CPU time of one thread, the flow's Lua included in both): the *jansson way* is editiond's (bank"
+      " results as jansson values pushed into Lua, the result table turned into a jansson tree, then"
+      " json_dumps); the *direct way* keeps the catalogue, accounts, profile and ctx as Lua tables built once,"
+      " returns shallow copies, and writes the result as JSON text in one pass.")
+    w("")
+    w("```")
+    w(open(work + "/json-path.txt").read().strip().replace(root_dir + "/", ""))
+    w("```")
+    w("")
 
 # (c)
 t = open(work + "/c.txt").read()
