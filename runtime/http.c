@@ -61,6 +61,7 @@ typedef struct conn_track {
 	int cut;                    /* shut down by the reaper */
 	int peer_loopback;          /* the peer is this host */
 	char client[INET6_ADDRSTRLEN];  /* the peer's address, "" when unknown */
+	int nul_in_target;          /* the request being read decoded a NUL byte in its path or query */
 	/* the last response of borrowed bytes, kept for the next request (MHD thread only) */
 	struct MHD_Response *kept;
 	const void *kept_body;
@@ -304,8 +305,36 @@ static enum MHD_Result answer_plain(http_request *rq, int status, const char *te
 typedef struct framing {
 	int n_length, n_encoding;
 	int length_bad, encoding_bad;
+	int line_bad;               /* a name that is not a token, or a control byte in a value */
 	unsigned long long length;
 } framing;
+
+/*
+ * 0.9.75 turns an obsolete folded line into a header name holding spaces and
+ * a colon, keeps "Name :" as a name ending in a space, and leaves a bare CR
+ * inside the value: each could hide a second request from a proxy in front.
+ * Names must be tokens (RFC 9110 tchar), values free of control bytes but tab.
+ */
+static int token_ok(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr(extra, *s)))
+			return 0;
+	return 1;
+}
+
+static int value_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return 0;
+	return 1;
+}
 
 static int digits_only(const char *s)
 {
@@ -322,6 +351,10 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
 {
 	framing *f = cls;
 
+	if (!key || !token_ok(key) || !value_ok(value))
+		f->line_bad = 1;
+	if (!key)
+		return MHD_YES;
 	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
 		f->n_length++;
 		if (!value || !digits_only(value) || strlen(value) > 15)
@@ -343,6 +376,8 @@ static const char *check_framing(struct MHD_Connection *c, size_t max_body, int 
 
 	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_header, &f);
 	*status = 400;
+	if (f.line_bad)
+		return "malformed header line";
 	if (f.n_length > 1)
 		return "more than one Content-Length";
 	if (f.n_length && f.n_encoding)
@@ -356,6 +391,24 @@ static const char *check_framing(struct MHD_Connection *c, size_t max_body, int 
 		return "body too large";
 	}
 	return NULL;
+}
+
+/*
+ * MHD decodes %XX in the path and the query in place; a decoded NUL would cut
+ * the path short without a trace ("/x.css%00.txt" served as "/x.css"). The
+ * decoding is MHD's own; this only notes a NUL on the connection, and the
+ * request is refused on the handler's first call.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	size_t n = MHD_http_unescape(s);
+	const union MHD_ConnectionInfo *ci;
+
+	(void)cls;
+	if (memchr(s, '\0', n) && (ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) &&
+	    ci->socket_context)
+		((conn_track *)ci->socket_context)->nul_in_target = 1;
+	return n;
 }
 
 /* --- the request ------------------------------------------------------------------ */
@@ -483,6 +536,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	if (!rq) {
 		rq = request_new(srv, c, url, method);
 		*con_cls = rq;
+		if (rq->track && rq->track->nul_in_target) {
+			rq->track->nul_in_target = 0;
+			return answer_plain(rq, 400, "NUL byte in the request target");
+		}
 		if ((why = check_framing(c, srv->cfg.max_body, &status)))
 			return answer_plain(rq, status, why);
 		return MHD_YES;
@@ -805,6 +862,7 @@ int http_start(const http_config *cfg, http_handler h, void *cls, http_server **
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.memory_limit,
 		MHD_OPTION_STRICT_FOR_CLIENT, 1,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_END);

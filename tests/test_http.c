@@ -1,6 +1,8 @@
 /*
  * http: the HTTP layer against a handler written here, over real loopback
- * sockets: refused framing never reaches the handler, the body cap answers
+ * sockets: refused framing (two lengths, length with chunked, folded or
+ * malformed header lines, control bytes in values, a NUL decoded in the
+ * path or query) never reaches the handler, the body cap answers
  * 413, keep-alive survives the first answer, form bodies go through MHD's
  * post processor, a trickling client is cut at the deadline, and a request
  * in flight is finished by a drain. The access log: one JSON line per
@@ -124,6 +126,12 @@ START_TEST(test_refused_framing_never_reaches_handler)
 		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
 		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nX-A: a\r\n Transfer-Encoding: chunked\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nX-A: a\rContent-Length: 30\r\nContent-Length: 0\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length : 30\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: a\r\nX-B: one\x01two\r\n\r\n",
+		"GET /x.css%00.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /x?q=a%00b HTTP/1.1\r\nHost: a\r\n\r\n",
 	};
 	http_server *s = start(5000);
 	strbuf out = STRBUF_INIT;
