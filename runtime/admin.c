@@ -88,12 +88,35 @@ int admin_load_token(const char *path, strbuf *err)
 }
 
 /* 1 when the request may use the admin endpoints; else 403/401 was answered. */
+/*
+ * A browser on the operator's machine is also "loopback": a page from another
+ * site could post to /admin/reload. Browsers say where a request comes from
+ * (Sec-Fetch-Site, Origin); admin calls come from curl and scripts, which send
+ * neither, so any cross-site sign refuses the call.
+ */
+static int from_another_site(req *r)
+{
+	const char *site = http_header(r->rq, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return 1;
+	const char *origin = http_header(r->rq, "Origin");
+	if (!origin)
+		return 0;
+	const char *host = http_header(r->rq, "Host");
+	const char *rest = !strncmp(origin, "http://", 7) ? origin + 7 : NULL;
+	return !rest || !host || strcmp(rest, host) != 0;
+}
+
 static int admin_allowed(req *r)
 {
 	const char *auth = http_header(r->rq, "Authorization");
 	unsigned char got[32];
 	int ok;
 
+	if (from_another_site(r)) {
+		app_send_json(r, 403, json_pack("{s:s}", "error", "cross-site admin request refused"));
+		return 0;
+	}
 	if (!(adm.remote && adm.have_token) &&
 	    (!http_peer_is_loopback(r->rq) || http_header(r->rq, "X-Forwarded-For"))) {
 		app_send_json(r, 403, json_pack("{s:s}", "error", "forbidden"));

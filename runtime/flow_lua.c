@@ -29,8 +29,7 @@
  * longer than any deadline. Those four are wrapped (pattern_guard): before the
  * match, the worst case of Lua's backtracking matcher, about
  * (n + 1) * C(n + q, q) * 2^o steps for a subject of n bytes and a pattern
- * with q repetitions (*, -, +) of broad items (., %a, %S, [^x], ...) and o
- * optional items (?), must stay under
+ * with q repetitions (*, -, +) and o optional items (?), must stay under
  * PATTERN_MAX_STEPS, else the call raises an error instead of running away
  * with the worker thread.
  */
@@ -461,31 +460,17 @@ static void sandbox_base(lua_State *L, int sandbox)
 #define PATTERN_MAX_STEPS 1e8
 
 /*
- * Items that match most bytes: '.', the letter classes (%a %w %l %u %x), every
- * complement class (%S, %D, ...) and negated sets. Repetitions of narrow items
- * (%s*, %d+, [%d%-]+, a literal) end where the text changes kind, so they do
- * not multiply the ways a subject can be split; broad ones do.
- */
-static int broad_item(const char *p, size_t i, size_t plen)
-{
-	if (p[i] == '.')
-		return 1;
-	if (p[i] == '%' && i + 1 < plen)
-		return strchr("awlux", p[i + 1]) || (p[i + 1] >= 'A' && p[i + 1] <= 'Z');
-	return p[i] == '[' && i + 1 < plen && p[i + 1] == '^';
-}
-
-/*
  * The worst-case step count of matching pattern p against n bytes: the matcher
  * tries each start position (one, when the pattern is anchored with '^'), and
- * from each it may try every way of splitting the subject among the q broad
- * repetitions, C(n + q, q) of them, times two for each optional item.
+ * from each it may try every way of splitting the subject among the q
+ * repetitions, C(n + q, q) of them, times two for each optional item. Every
+ * repetition counts, narrow ones too: %d*%d*%d*x backtracks as badly on a run
+ * of digits as .-.-.-x does on anything.
  */
 static double pattern_cost(const char *p, size_t plen, size_t n)
 {
 	int reps = 0, optional = 0;
 	for (size_t i = 0; i < plen; i++) {
-		size_t item = i;
 		if (p[i] == '%') {              /* an escape: %a, %b(), %f[set] */
 			if (i + 1 < plen && p[i + 1] == 'b')
 				reps++;                 /* %bxy scans like a repetition */
@@ -495,7 +480,7 @@ static double pattern_cost(const char *p, size_t plen, size_t n)
 				if (p[i] == '%')
 					i++;
 		}
-		if (i + 1 < plen && strchr("*-+", p[i + 1]) && broad_item(p, item, plen)) {
+		if (i + 1 < plen && (p[i + 1] == '*' || p[i + 1] == '-' || p[i + 1] == '+')) {
 			reps++;
 			i++;
 		} else if (i + 1 < plen && p[i + 1] == '?') {
@@ -513,7 +498,8 @@ static int pattern_guard(lua_State *L)
 {
 	int top = lua_gettop(L);
 	int plain = top >= 4 && lua_toboolean(L, 4) && lua_toboolean(L, lua_upvalueindex(2));
-	if (!plain && lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING) {
+	/* numbers are strings to these functions too: measure what they will match */
+	if (!plain && top >= 2 && lua_isstring(L, 1) && lua_isstring(L, 2)) {
 		size_t n, plen;
 		lua_tolstring(L, 1, &n);
 		const char *p = lua_tolstring(L, 2, &plen);
@@ -525,6 +511,53 @@ static int pattern_guard(lua_State *L)
 	lua_insert(L, 1);
 	lua_call(L, top, LUA_MULTRET);
 	return lua_gettop(L);
+}
+
+/*
+ * string.rep of an empty piece with an empty separator makes "" but loops n
+ * times in C first; string.rep('', 1 << 62) would hold the thread for ever.
+ */
+static int rep_guard(lua_State *L)
+{
+	size_t l, lsep = 0;
+	luaL_checklstring(L, 1, &l);
+	lua_Integer n = luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &lsep);
+	if (n <= 0 || l + lsep == 0) {
+		lua_pushliteral(L, "");
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+#define MOVE_MAX_ITEMS 1000000
+
+/* table.move over absent keys allocates nothing, so only a bound on the range stops it. */
+static int move_guard(lua_State *L)
+{
+	lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+	if (e >= f && ((lua_Unsigned)e - (lua_Unsigned)f) >= MOVE_MAX_ITEMS)
+		return luaL_error(L, "table.move of more than %d items", MOVE_MAX_ITEMS);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static void guard_loops(lua_State *L)
+{
+	lua_getglobal(L, "string");
+	lua_getfield(L, -1, "rep");
+	lua_pushcclosure(L, rep_guard, 1);
+	lua_setfield(L, -2, "rep");
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "move");
+	lua_pushcclosure(L, move_guard, 1);
+	lua_setfield(L, -2, "move");
+	lua_pop(L, 2);
 }
 
 /* Replaces the pattern functions of the string library (also reached as s:find) by guarded ones. */
@@ -544,6 +577,7 @@ static void guard_patterns(lua_State *L)
 static void sandbox_libs(lua_State *L, int sandbox)
 {
 	guard_patterns(L);
+	guard_loops(L);
 	static const char *const libs[] = { "string", "table", "math", "utf8" };
 	lua_getglobal(L, "string");
 	lua_pushnil(L);

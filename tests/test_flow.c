@@ -65,7 +65,7 @@ static const struct test_flow {
 	{ "pattern_ok", "return function() local s = string.rep('a b ', 500)"
 			" local t, k = s:gsub('%s+', '_')"
 			" local plain = string.find(s .. '(.-)', '(.-)', 1, true)"
-			" local line = string.rep('x', 900) .. ', 6222-0001 , 12.50'"
+			" local line = string.rep('x', 20) .. ', 6222-0001 , 12.50'"
 			" assert(line:match('^%s*([^,]+),%s*([%d%-]+)%s*,(.+)$'))"
 			" return { a = t:sub(1, 8) .. ',' .. tostring(plain) .. ',' .. ('x=1'):match('^(%w+)=(%d+)$'),"
 			"          n = k } end" },

@@ -78,12 +78,20 @@ void sec_path_attacks(void)
 			  looks_like_file(body) ? "(file contents!)" : "");
 		free(body);
 	}
-	/* a NUL byte in the raw request line itself */
+	/*
+	 * A NUL byte in the raw request line itself: libmicrohttpd 0.9.75 cuts the
+	 * URL at the NUL before the server sees it, so the answer may be the
+	 * stylesheet named before the NUL; what must never come back is a file
+	 * from beyond it.
+	 */
 	static const char nul_req[] = "GET /static/app.css\0/../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n";
 	size_t got;
 	char *out = sec_raw_exchange(nul_req, sizeof nul_req - 1, 5, &got);
-	sec_check(!looks_like_file(out) && (got == 0 || !strncmp(out, "HTTP/1.1 4", 10)),
-		  "path: NUL byte in the request line -> 4xx or closed", "got '%.40s'", out);
+	int refused = got == 0 || !strncmp(out, "HTTP/1.1 4", 10);
+	int stylesheet = !strncmp(out, "HTTP/1.1 200", 12) && strstr(out, "text/css");
+	sec_check(!looks_like_file(out) && (refused || stylesheet),
+		  "path: NUL byte in the request line -> 4xx, closed, or the stylesheet before the NUL",
+		  "got '%.40s'", out);
 	free(out);
 	sec_check(healthy(), "path: server healthy after traversal attempts", "healthz failed");
 	static const char trace[] = "TRACE / HTTP/1.1\r\nHost: a\r\nCookie: obe_session=secret-cookie-value\r\n"
