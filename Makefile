@@ -46,7 +46,7 @@ DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils 
                libsodium-dev libjansson-dev redis-server nginx curl chromium chromium-driver fonts-wqy-microhei
 BENCH_PKGS  := libnginx-mod-http-lua wrk hyperfine valgrind
 
-.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale backend reload browser
+.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale backend reload security browser
 
 all: $(EDITIONC) $(EDITIOND)
 
@@ -102,7 +102,7 @@ run: deps
 
 # make check: every test under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
-	$(MAKE) MODE=check unit golden cli integration reload scale backend browser
+	$(MAKE) MODE=check unit golden cli integration security reload scale backend browser
 	@echo "make check: all test groups passed"
 
 unit: $(UNITTEST)
@@ -128,6 +128,10 @@ backend: $(EDITIONC) $(EDITIOND)
 # Reloads under a keep-alive load, a corrupt pack refused, canary and dual run, rollback.
 reload: $(EDITIONC) $(EDITIOND)
 	EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/reload/run.sh
+
+# Attacks that must fail: fixation, CSRF, other customers' ids, injection, traversal, smuggling, sizes, slow clients, guessing, forged packs.
+security: $(EDITIONC) $(EDITIOND)
+	EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/security/run.sh
 
 browser: $(EDITIONC) $(EDITIOND)
 	EDITIONC=$(EDITIONC) EDITIOND=$(EDITIOND) bash tests/browser/run.sh
