@@ -56,9 +56,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "strbuf.h"
+#include "vcache.h"
 
 #define XS_NS "http://www.w3.org/2001/XMLSchema"
 #define MAX_XSD_DOCS 8
@@ -84,24 +84,8 @@ typedef struct schema_set {
 	int local;                  /* an element's validity depends on it alone (see clean_*) */
 } schema_set;
 
-typedef struct memo_entry {
-	const xmlNode *type;
-	int kind;                   /* xsd_kind, or MEMO_IS_LIST */
-	char *name;                 /* owned; NULL marks a free slot */
-	const xmlNode *result;
-} memo_entry;
-
-/* The answers of type_child and type_is_list, one table per thread (no locking). */
-typedef struct memo_tab {
-	memo_entry *slot;
-	size_t cap, n;
-	unsigned generation;        /* of the schema the answers are about */
-	struct memo_tab *next;      /* in memo_tabs */
-} memo_tab;
-
-#define MEMO_IS_LIST 2
+#define MEMO_IS_LIST 2         /* memo kinds besides xsd_kind */
 #define MEMO_ITEM_DECL 3
-#define MEMO_MAX 100000         /* past this, answers are computed, not kept */
 
 typedef struct global_entry {
 	const char *kind;           /* "element", "complexType", ... */
@@ -114,13 +98,9 @@ static schema_set cache;
 /*
  * Threads. Editions may be validated on several threads at once: the schema is
  * loaded (and cache.told written) under schema_lock, libxml2 only reads a
- * compiled schema, and each thread keeps its own memo table. Every table is
- * linked in memo_tabs (so none is lost) and freed when its thread ends.
+ * compiled schema, and the memo and clean sets are vcache.c's (thread-safe).
  */
 static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
-static pthread_key_t memo_key;
-static memo_tab *memo_tabs;
 
 static int streq(const char *a, const char *b)
 {
@@ -358,97 +338,18 @@ static int walk_content(xsd_walk *w, const xmlNode *n, int optional, int depth)
 
 /* ---- memo: the walks below are asked the same questions for every element ---- */
 
-static size_t memo_hash(const xmlNode *type, int kind, const char *name)
+/* The remembered answer (1 and *result) of a question about the loaded schema's type. */
+static int memo_get(const xmlNode *type, int kind, const char *name, const xmlNode **result)
 {
-	size_t h = (size_t)(uintptr_t)type * 31u + (size_t)kind;
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-		h = h * 16777619u ^ *c;
-	return h;
+	const void *r = NULL;
+	int known = vcache_memo_get(cache.generation, type, kind, name, &r);
+	*result = r;
+	return known;
 }
 
-static void memo_clear(memo_tab *t)
+static void memo_put(const xmlNode *type, int kind, const char *name, const xmlNode *result)
 {
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->slot[i].name);
-	free(t->slot);
-	t->slot = NULL;
-	t->cap = t->n = 0;
-}
-
-static void memo_tab_free(void *arg)
-{
-	memo_tab *t = arg;
-	pthread_mutex_lock(&schema_lock);
-	for (memo_tab **at = &memo_tabs; *at; at = &(*at)->next)
-		if (*at == t) {
-			*at = t->next;
-			break;
-		}
-	pthread_mutex_unlock(&schema_lock);
-	memo_clear(t);
-	free(t);
-}
-
-static void memo_key_create(void)
-{
-	if (pthread_key_create(&memo_key, memo_tab_free))
-		abort();
-}
-
-/* The calling thread's table, emptied when the schema changed since it was filled. */
-static memo_tab *memo_current(void)
-{
-	pthread_once(&memo_once, memo_key_create);
-	memo_tab *t = pthread_getspecific(memo_key);
-	if (!t) {
-		t = xcalloc(1, sizeof *t);
-		pthread_mutex_lock(&schema_lock);
-		t->next = memo_tabs;
-		memo_tabs = t;
-		pthread_mutex_unlock(&schema_lock);
-		if (pthread_setspecific(memo_key, t))
-			abort();
-		t->generation = cache.generation;
-	}
-	if (t->generation != cache.generation) {
-		memo_clear(t);
-		t->generation = cache.generation;
-	}
-	return t;
-}
-
-/* The slot for a question: its answer when e->name is set, else where to put it. */
-static memo_entry *memo_slot(memo_tab *t, const xmlNode *type, int kind, const char *name)
-{
-	if (!t->cap)
-		return NULL;
-	size_t i = memo_hash(type, kind, name) & (t->cap - 1);
-	while (t->slot[i].name && !(t->slot[i].type == type && t->slot[i].kind == kind &&
-				    streq(t->slot[i].name, name)))
-		i = (i + 1) & (t->cap - 1);
-	return &t->slot[i];
-}
-
-static void memo_put(memo_tab *t, const xmlNode *type, int kind, const char *name,
-		     const xmlNode *result)
-{
-	if (t->n >= MEMO_MAX)
-		return;
-	if (2 * (t->n + 1) > t->cap) {
-		memo_entry *old = t->slot;
-		size_t old_cap = t->cap;
-		t->cap = old_cap ? 2 * old_cap : 256;
-		t->slot = xcalloc(t->cap, sizeof *t->slot);
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].name)
-				*memo_slot(t, old[i].type, old[i].kind, old[i].name) = old[i];
-		free(old);
-	}
-	memo_entry *e = memo_slot(t, type, kind, name);
-	if (!e->name) {
-		*e = (memo_entry){ type, kind, xstrdup(name), result };
-		t->n++;
-	}
+	vcache_memo_put(cache.generation, type, kind, name, result);
 }
 
 static int visit_find(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
@@ -464,13 +365,12 @@ static const xmlNode *type_child(const xmlNode *type, xsd_kind kind, const char 
 {
 	if (!type || !is_xs(type, "complexType"))
 		return NULL;
-	memo_tab *t = memo_current();
-	memo_entry *m = memo_slot(t, type, kind, name);
-	if (m && m->name)
-		return m->result;
+	const xmlNode *known;
+	if (memo_get(type, (int)kind, name, &known))
+		return known;
 	xsd_walk w = { .visit = visit_find, .want_kind = kind, .want = name };
 	walk_content(&w, type, 0, 0);
-	memo_put(t, type, kind, name, w.found);
+	memo_put(type, (int)kind, name, w.found);
 	return w.found;
 }
 
@@ -550,13 +450,12 @@ static int type_is_list(const xmlNode *type)
 {
 	if (!type || !is_xs(type, "complexType"))
 		return 0;
-	memo_tab *t = memo_current();
-	memo_entry *m = memo_slot(t, type, MEMO_IS_LIST, "");
-	if (m && m->name)
-		return m->result != NULL;
+	const xmlNode *known;
+	if (memo_get(type, MEMO_IS_LIST, "", &known))
+		return known != NULL;
 	xsd_walk w = { .visit = visit_attribute };
 	int list = !walk_content(&w, type, 0, 0) && !type_child(type, XSD_ELEMENT, "entry");
-	memo_put(t, type, MEMO_IS_LIST, "", list ? type : NULL);
+	memo_put(type, MEMO_IS_LIST, "", list ? type : NULL);
 	return list;
 }
 
@@ -663,143 +562,10 @@ static char builtin_class(const char *b)
  * document. Positions do not matter: they only place messages, and there are
  * none. Leaving an item out is only done in a list whose type is one optional,
  * unbounded particle (any number of items is allowed, see list_item_decl), so
- * the list itself stays valid. Equality is checked on the whole serialised content, never on a hash
- * alone. The set belongs to the loaded schema and is shared by threads (under
- * clean_lock).
+ * the list itself stays valid. Equality is checked on the whole serialised
+ * content (vcache_serialise), never on a hash alone. The set (vcache.c) belongs
+ * to the loaded schema and is shared by threads.
  */
-typedef struct clean_entry {
-	const xmlNode *decl;
-	uint32_t hash;
-	char *bytes;                /* the serialised item; NULL marks a free slot */
-	size_t len;
-} clean_entry;
-
-static struct {
-	clean_entry *slot;
-	size_t cap, n, bytes;
-	unsigned generation;
-} clean;
-
-static pthread_mutex_t clean_lock = PTHREAD_MUTEX_INITIALIZER;
-
-#define CLEAN_MAX_BYTES (32u << 20)  /* beyond this, stop remembering */
-
-/*
- * Everything validation reads from a YAML node, positions aside: one header per
- * node (no padding), then a scalar's tag and text, or a collection's children
- * (a map's key before each value).
- */
-typedef struct ser_head {
-	uint32_t kind, flag;        /* flag: quoted, tagged */
-	uint64_t tag_len, len;      /* len: text length or number of children */
-} ser_head;
-
-typedef struct ser_buf {
-	char *buf;
-	size_t len, cap;
-} ser_buf;
-
-static void serialise(ser_buf *b, const node *n)
-{
-	ser_head hd = { (uint32_t)n->kind, (n->quoted ? 1u : 0u) | (n->tag ? 2u : 0u),
-			n->tag ? strlen(n->tag) : 0,
-			n->kind == NODE_SCALAR ? (n->str ? n->len : 0) : n->count };
-	size_t need = sizeof hd + (n->kind == NODE_SCALAR ? hd.tag_len + hd.len : 0);
-	if (b->cap - b->len < need) {
-		b->cap = 2 * (b->len + need) + 4096;
-		b->buf = xrealloc(b->buf, b->cap);
-	}
-	memcpy(b->buf + b->len, &hd, sizeof hd);
-	b->len += sizeof hd;
-	if (n->kind == NODE_SCALAR) {
-		if (hd.tag_len)
-			memcpy(b->buf + b->len, n->tag, hd.tag_len);
-		if (hd.len)
-			memcpy(b->buf + b->len + hd.tag_len, n->str, hd.len);
-		b->len += hd.tag_len + hd.len;
-		return;
-	}
-	for (size_t i = 0; i < n->count; i++) {
-		if (n->kind == NODE_MAP)
-			serialise(b, n->keys[i]);
-		serialise(b, n->items[i]);
-	}
-}
-
-static uint32_t clean_hash(const char *bytes, size_t len)
-{
-	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)bytes, (uInt)len);
-}
-
-static size_t clean_index(const xmlNode *decl, uint32_t h)
-{
-	return (size_t)(h ^ (uint64_t)(uintptr_t)decl * 0x9E3779B97F4A7C15u) & (clean.cap - 1);
-}
-
-/* Drops the set when the schema it is about was released (caller holds clean_lock). */
-static void clean_sync(void)
-{
-	if (clean.generation == cache.generation)
-		return;
-	for (size_t i = 0; i < clean.cap; i++)
-		free(clean.slot[i].bytes);
-	free(clean.slot);
-	memset(&clean, 0, sizeof clean);
-	clean.generation = cache.generation;
-}
-
-/* The slot holding these bytes for decl, or the free slot where they would go (lock held). */
-static clean_entry *clean_slot(const xmlNode *decl, uint32_t h, const char *bytes, size_t len)
-{
-	size_t i = clean_index(decl, h);
-	for (;; i = (i + 1) & (clean.cap - 1)) {
-		clean_entry *e = &clean.slot[i];
-		if (!e->bytes || (e->decl == decl && e->hash == h && e->len == len &&
-				  !memcmp(e->bytes, bytes, len)))
-			return e;
-	}
-}
-
-static int clean_has(const xmlNode *decl, const char *bytes, size_t len, uint32_t h)
-{
-	pthread_mutex_lock(&clean_lock);
-	clean_sync();
-	int found = clean.cap && clean_slot(decl, h, bytes, len)->bytes;
-	pthread_mutex_unlock(&clean_lock);
-	return found;
-}
-
-/* Takes bytes (malloc'd). */
-static void clean_add(const xmlNode *decl, char *bytes, size_t len, uint32_t h)
-{
-	pthread_mutex_lock(&clean_lock);
-	clean_sync();
-	if (clean.bytes + len > CLEAN_MAX_BYTES) {
-		pthread_mutex_unlock(&clean_lock);
-		free(bytes);
-		return;
-	}
-	if (2 * (clean.n + 1) > clean.cap) {
-		clean_entry *old = clean.slot;
-		size_t old_cap = clean.cap;
-		clean.cap = old_cap ? 2 * old_cap : 256;
-		clean.slot = xcalloc(clean.cap, sizeof *clean.slot);
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].bytes)
-				*clean_slot(old[i].decl, old[i].hash, old[i].bytes, old[i].len) = old[i];
-		free(old);
-	}
-	clean_entry *e = clean_slot(decl, h, bytes, len);
-	if (e->bytes) {
-		free(bytes);        /* another thread was first */
-	} else {
-		*e = (clean_entry){ decl, h, bytes, len };
-		clean.n++;
-		clean.bytes += len;
-	}
-	pthread_mutex_unlock(&clean_lock);
-}
-
 static int is_unbounded_optional(const xmlNode *particle)
 {
 	return streq(prop(particle, "minOccurs"), "0") && streq(prop(particle, "maxOccurs"), "unbounded");
@@ -845,18 +611,14 @@ static const xmlNode *list_item_decl(const xmlNode *type, const char *name)
 {
 	if (!cache.local || !type || !is_xs(type, "complexType"))
 		return NULL;
-	memo_tab *t = memo_current();
-	memo_entry *m = memo_slot(t, type, MEMO_ITEM_DECL, "");
 	const xmlNode *free_list;
-	if (m && m->name) {
-		free_list = m->result;
-	} else {
+	if (!memo_get(type, MEMO_ITEM_DECL, "", &free_list)) {
 		const xmlNode *p = only_child(type), *el = p && is_xs(p, "sequence") ? only_child(p) : NULL;
 		int ok = (el && is_xs(el, "element") && is_unbounded_optional(el)) ||
 			 (p && is_xs(p, "group") && is_unbounded_optional(p) &&
 			  choice_of_elements(xsd_global("group", prop(p, "ref"))));
 		free_list = ok ? type : NULL;
-		memo_put(t, type, MEMO_ITEM_DECL, "", free_list);
+		memo_put(type, MEMO_ITEM_DECL, "", free_list);
 	}
 	return free_list ? type_child(type, XSD_ELEMENT, name) : NULL;
 }
@@ -892,7 +654,7 @@ typedef struct vctx {
 	size_t n_drop, cap_drop;
 	struct seen_item *seen;     /* list items built: clean if the edition is */
 	size_t n_seen, cap_seen;
-	ser_buf ser;                /* known_clean's scratch */
+	vcache_ser ser;             /* known_clean's scratch */
 } vctx;
 
 typedef struct seen_item {
@@ -1239,9 +1001,9 @@ static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const 
 	if (!decl || !streq(decl_name(decl, "element"), name))
 		return 0;
 	v->ser.len = 0;
-	serialise(&v->ser, item);
-	uint32_t h = clean_hash(v->ser.buf, v->ser.len);
-	if (clean_has(decl, v->ser.buf, v->ser.len, h))
+	vcache_serialise(&v->ser, item);
+	uint32_t h = vcache_hash(v->ser.buf, v->ser.len);
+	if (vcache_clean_has(cache.generation, decl, v->ser.buf, v->ser.len, h))
 		return 1;
 	if (v->n_seen == v->cap_seen) {
 		v->cap_seen = v->cap_seen ? 2 * v->cap_seen : 16;
@@ -1260,7 +1022,8 @@ static void remember_clean(vctx *v)
 		if (v->n_out)
 			free(v->seen[i].bytes);
 		else
-			clean_add(v->seen[i].decl, v->seen[i].bytes, v->seen[i].len, v->seen[i].hash);
+			vcache_clean_add(cache.generation, v->seen[i].decl, v->seen[i].bytes, v->seen[i].len,
+					 v->seen[i].hash);
 	free(v->seen);
 	free(v->ser.buf);
 }
