@@ -488,6 +488,52 @@ static int check_parallel(project *p, edition *const *list, size_t n, const char
 	return clean;
 }
 
+/*
+ * The schemas are parsed on a helper thread while the editions are read, when a
+ * core is idle: validating a one-value edition into a scratch project loads them
+ * (what it reports is not the run's). The scratch project lives until the run
+ * ends, so its diagnostics can never be taken for the run's.
+ */
+typedef struct schema_warm {
+	pthread_t tid;
+	int started;
+	const char *dir;
+	project *scratch;
+} schema_warm;
+
+static void *schema_warm_thread(void *arg)
+{
+	schema_warm *w = arg;
+	node *value = node_new_scalar(w->scratch->arena, (src_pos){ NULL, 0, 0 }, "", 0, 0);
+	edition e = { .id = "", .path = "", .resolved = value, .abstract = 1 };
+	validate_edition(w->scratch, &e, w->dir);
+	return NULL;
+}
+
+static void schema_warm_start(schema_warm *w, const char *dir)
+{
+	memset(w, 0, sizeof *w);
+	if (emit_thread_count(2, 2) < 2)
+		return;
+	w->dir = dir;
+	w->scratch = project_new();
+	w->started = pthread_create(&w->tid, NULL, schema_warm_thread, w) == 0;
+}
+
+static void schema_warm_join(schema_warm *w)
+{
+	if (w->started)
+		pthread_join(w->tid, NULL);
+	w->started = 0;
+}
+
+static void schema_warm_end(schema_warm *w)
+{
+	schema_warm_join(w);
+	if (w->scratch)
+		project_free(w->scratch);
+}
+
 /* check_one for every edition of list: bases first, or in order when anything is reported. */
 static void check_all(project *p, edition *const *list, size_t n, const char *schemas)
 {
@@ -713,7 +759,10 @@ static int cmd_build(const cli_opts *o)
 	strbuf_release(&err);
 	char sbuf[PATH_MAX + 16];
 	const char *schemas = schema_dir(o, sbuf, sizeof(sbuf));
+	schema_warm warm;
+	schema_warm_start(&warm, schemas);
 	project *p = load_project(o, o->args[0], o->werror);
+	schema_warm_join(&warm);
 	if (p->dir)
 		check_all(p, p->editions, p->n_editions, schemas);
 	if (p->dir && !diag_errors(p->diag))
@@ -722,6 +771,7 @@ static int cmd_build(const cli_opts *o)
 	print_timings(o);
 	int rc = finish_diag(o, p);
 	project_free(p);
+	schema_warm_end(&warm);
 	return rc;
 }
 
