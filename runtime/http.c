@@ -574,12 +574,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	http_server *srv = cls;
 	http_request *rq = *con_cls;
 	const union MHD_ConnectionInfo *ci;
+	long long end_us;
 	double secs;
 
 	if (!rq)
 		return;
 	*con_cls = NULL;
-	secs = (double)(now_us() - rq->start_us) / 1e6;
+	end_us = now_us();
+	secs = (double)(end_us - rq->start_us) / 1e6;
 	if (!rq->answered)
 		rq->status = 499;       /* the client went away, or the deadline cut it */
 	log_access(&(log_access_entry){ rq->id, rq->method_sent, rq->path, rq->status, rq->edition,
@@ -588,7 +590,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci && ci->socket_context) {
 		conn_track *t = ci->socket_context;
-		atomic_store_explicit(&t->start_ms, now_ms(), memory_order_relaxed);   /* the next request's clock */
+		atomic_store_explicit(&t->start_ms, end_us / 1000, memory_order_relaxed);   /* the next request's clock */
 	}
 	atomic_fetch_sub(&srv->in_flight, 1);
 	metrics_in_flight(-1);
