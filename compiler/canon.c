@@ -320,50 +320,12 @@ int canon_write_node(const node *n, const char *const *skip, const char *const *
 	return -1;
 }
 
-typedef struct string_pair {
-	const char *key;
-	size_t len;
-	const json_t *value;
-} string_pair;
-
-static int string_pair_cmp(const void *x, const void *y)
+int canon_utf8_valid(const char *s, size_t len)
 {
-	const string_pair *a = x, *b = y;
-	size_t n = a->len < b->len ? a->len : b->len;
-	int r = memcmp(a->key, b->key, n);
-	return r ? r : (a->len > b->len) - (a->len < b->len);
+	return utf8_valid((const unsigned char *)s, len);
 }
 
-int canon_dump_strings(const json_t *obj, strbuf *out)
+void canon_write_string(strbuf *out, const char *s, size_t len)
 {
-	if (!json_is_object(obj))
-		return -1;
-	size_t n = json_object_size(obj), i = 0;
-	string_pair *pairs = malloc((n ? n : 1) * sizeof *pairs);
-	if (!pairs)
-		return -1;
-	int rc = 0;
-	for (void *it = json_object_iter((json_t *)obj); it && !rc; it = json_object_iter_next((json_t *)obj, it)) {
-		const char *key = json_object_iter_key(it);
-		size_t len = json_object_iter_key_len(it);
-		const json_t *value = json_object_iter_value(it);
-		if (!json_is_string(value) || i == n || strlen(key) != len)
-			rc = -1;        /* a key with NUL in it: the general path */
-		else
-			pairs[i++] = (string_pair){ key, len, value };
-	}
-	if (!rc && i == n) {
-		qsort(pairs, n, sizeof *pairs, string_pair_cmp);
-		strbuf_addc(out, '{');
-		for (i = 0; i < n; i++) {
-			if (i)
-				strbuf_addc(out, ',');
-			write_string(out, pairs[i].key, pairs[i].len);
-			strbuf_addc(out, ':');
-			write_string(out, json_string_value(pairs[i].value), json_string_length(pairs[i].value));
-		}
-		strbuf_addc(out, '}');
-	}
-	free(pairs);
-	return rc;
+	write_string(out, s, len);
 }

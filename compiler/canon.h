@@ -50,11 +50,9 @@ typedef const char *(*canon_text_fn)(void *arg, const char *key);
 int canon_write_node(const node *n, const char *const *skip, const char *const *attrs,
 		     canon_text_fn text, void *arg, strbuf *out);
 
-/*
- * canon_dump for an object whose values are all strings (a string table), the
- * same bytes without jansson's general dumper. -1 with out unchanged for any
- * other value: callers then use canon_dump.
- */
-int canon_dump_strings(const json_t *obj, strbuf *out);
+/* Whether s is UTF-8 as jansson accepts it (shortest forms, no surrogates, <= U+10FFFF). */
+int canon_utf8_valid(const char *s, size_t len);
+/* Appends s as a JSON string, escaped as canon_dump escapes it (s must be valid UTF-8). */
+void canon_write_string(strbuf *out, const char *s, size_t len);
 
 #endif

@@ -106,7 +106,8 @@ typedef struct emit_msgs {
 typedef struct emit_ctx {
 	project *p;
 	const edition *e;
-	json_t *strings;            /* key -> text of the edition's locale */
+	struct text_table *texts;   /* key -> text of the edition's locale, sorted */
+	json_t *strings;            /* the same as jansson values, when texts cannot hold it */
 	pack_writer *w;
 	emit_worker *wk;
 	emit_msgs *msgs;
@@ -272,10 +273,53 @@ static void add_json(emit_ctx *c, int section, const char *name, json_t *j)
 	json_decref(j);
 }
 
+/*
+ * The edition's texts as a table sorted bytewise by key (each key once, the last
+ * value given winning, as in a jansson object): looked up by binary search and
+ * written as the strings section directly. Keys with a NUL in them take the
+ * jansson path (c->strings) instead.
+ */
+typedef struct text_entry {
+	const char *key, *val;
+	size_t klen, vlen, seq;
+} text_entry;
+
+typedef struct text_table {
+	text_entry *v;
+	size_t n;
+} text_table;
+
+static int text_key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int r = memcmp(a, b, al < bl ? al : bl);
+	return r ? r : (al > bl) - (al < bl);
+}
+
+static int text_entry_cmp(const void *x, const void *y)
+{
+	const text_entry *a = x, *b = y;
+	int r = text_key_cmp(a->key, a->klen, b->key, b->klen);
+	return r ? r : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
 /* The text of an i18n key, or NULL. */
 static const char *text_of(const emit_ctx *c, const char *key)
 {
-	return json_string_value(json_object_get(c->strings, key));
+	if (!c->texts)
+		return json_string_value(json_object_get(c->strings, key));
+	size_t lo = 0, hi = c->texts->n, klen = strlen(key);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const text_entry *e = &c->texts->v[mid];
+		int r = text_key_cmp(e->key, e->klen, key, klen);
+		if (!r)
+			return e->val;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* Replaces, in place and at any depth, the i18n keys of the given attributes by their text. */
@@ -299,12 +343,10 @@ static void resolve_texts(const emit_ctx *c, json_t *v, const char *const *attrs
 	}
 }
 
-static void load_strings(emit_ctx *c)
+/* The jansson path of load_strings. */
+static void load_strings_json(emit_ctx *c, const node *m)
 {
 	c->strings = json_object();
-	const node *m = edition_strings(c->p, c->e);
-	if (!m || m->kind != NODE_MAP)
-		return;
 	for (size_t i = 0; i < m->count; i++) {
 		const node *k = m->keys[i], *v = m->items[i];
 		if (k->kind != NODE_SCALAR || v->kind != NODE_SCALAR)
@@ -313,6 +355,48 @@ static void load_strings(emit_ctx *c)
 		if (!s || json_object_setn_new(c->strings, k->str, k->len, s) < 0)
 			emit_error(c, v, "emit-encoding", "string '%s' is not valid UTF-8", k->str);
 	}
+}
+
+static void load_strings(emit_ctx *c)
+{
+	const node *m = edition_strings(c->p, c->e);
+	if (!m || m->kind != NODE_MAP) {
+		c->texts = xcalloc(1, sizeof(*c->texts));
+		return;
+	}
+	for (size_t i = 0; i < m->count; i++)
+		if (m->keys[i]->kind == NODE_SCALAR && strlen(m->keys[i]->str) != m->keys[i]->len) {
+			load_strings_json(c, m);
+			return;
+		}
+	text_table *t = xcalloc(1, sizeof(*t));
+	t->v = xmalloc((m->count ? m->count : 1) * sizeof(*t->v));
+	for (size_t i = 0; i < m->count; i++) {
+		const node *k = m->keys[i], *v = m->items[i];
+		if (k->kind != NODE_SCALAR || v->kind != NODE_SCALAR)
+			continue;
+		if (!canon_utf8_valid(v->str, v->len) || !canon_utf8_valid(k->str, k->len))
+			emit_error(c, v, "emit-encoding", "string '%s' is not valid UTF-8", k->str);
+		else
+			t->v[t->n++] = (text_entry){ k->str, v->str, k->len, v->len, i };
+	}
+	qsort(t->v, t->n, sizeof(*t->v), text_entry_cmp);
+	size_t n = 0;                   /* a key given twice keeps its last value */
+	for (size_t i = 0; i < t->n; i++) {
+		if (n && !text_key_cmp(t->v[n - 1].key, t->v[n - 1].klen, t->v[i].key, t->v[i].klen))
+			n--;
+		t->v[n++] = t->v[i];
+	}
+	t->n = n;
+	c->texts = t;
+}
+
+static void free_strings(emit_ctx *c)
+{
+	if (c->texts)
+		free(c->texts->v);
+	free(c->texts);
+	json_decref(c->strings);
 }
 
 /* --- meta, theme, strings ----------------------------------------------- */
@@ -445,12 +529,24 @@ static void emit_theme(emit_ctx *c)
 
 static void emit_strings(emit_ctx *c)
 {
-	c->st.strings = json_object_size(c->strings);
-	strbuf sb = STRBUF_INIT;
-	if (canon_dump_strings(c->strings, &sb) == 0)
-		pack_writer_add(c->w, PACK_STRINGS, "json", sb.buf, sb.len);
-	else
+	if (!c->texts) {
+		c->st.strings = json_object_size(c->strings);
 		add_json(c, PACK_STRINGS, "json", json_incref(c->strings));
+		return;
+	}
+	strbuf sb = STRBUF_INIT;
+	strbuf_addc(&sb, '{');
+	for (size_t i = 0; i < c->texts->n; i++) {
+		const text_entry *e = &c->texts->v[i];
+		if (i)
+			strbuf_addc(&sb, ',');
+		canon_write_string(&sb, e->key, e->klen);
+		strbuf_addc(&sb, ':');
+		canon_write_string(&sb, e->val, e->vlen);
+	}
+	strbuf_addc(&sb, '}');
+	c->st.strings = c->texts->n;
+	pack_writer_add(c->w, PACK_STRINGS, "json", sb.buf, sb.len);
 	strbuf_release(&sb);
 }
 
@@ -860,7 +956,7 @@ static int emit_one(project *p, const edition *e, const unsigned char *sign_sk, 
 		memcpy(c.st.sha256, pack_writer_file_sha256(c.w), sizeof(c.st.sha256));
 	strbuf_release(&err);
 	pack_writer_free(c.w);
-	json_decref(c.strings);
+	free_strings(&c);
 	c.st.size = out->len;
 	if (st)
 		*st = c.st;

@@ -176,20 +176,31 @@ START_TEST(test_direct_writer)
 }
 END_TEST
 
-START_TEST(test_dump_strings)
+/* canon_write_string and canon_utf8_valid agree with jansson on every kind of text. */
+START_TEST(test_strings_like_jansson)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "z", "末", "a.b", "x\"y\n", "A", "", "é", "\x01");
-	strbuf fast = STRBUF_INIT, ref = STRBUF_INIT;
-	ck_assert_int_eq(canon_dump_strings(o, &fast), 0);
-	ck_assert_int_eq(canon_dump(o, &ref), 0);
-	ck_assert_str_eq(fast.buf, ref.buf);
-	json_object_set_new(o, "n", json_integer(1));
-	strbuf_reset(&fast);
-	ck_assert_int_eq(canon_dump_strings(o, &fast), -1);
-	ck_assert_uint_eq(fast.len, 0);
-	strbuf_release(&fast);
-	strbuf_release(&ref);
-	json_decref(o);
+	static const char *const texts[] = {
+		"", "plain", "末 首页", "x\"y\\z", "line\nbreak\ttab\r", "\x01\x1f\x7f", "a/b", "é€𝄞",
+		"\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80",
+		"\xff", "ok\xe4\xb8",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_t *j = json_stringn(texts[i], strlen(texts[i]));
+		ck_assert_int_eq(canon_utf8_valid(texts[i], strlen(texts[i])), j != NULL);
+		if (!j)
+			continue;
+		strbuf fast = STRBUF_INIT, ref = STRBUF_INIT;
+		canon_write_string(&fast, texts[i], strlen(texts[i]));
+		ck_assert_int_eq(canon_dump(j, &ref), 0);
+		ck_assert_str_eq(fast.buf, ref.buf);
+		strbuf_release(&fast);
+		strbuf_release(&ref);
+		json_decref(j);
+	}
+	strbuf nul = STRBUF_INIT;
+	canon_write_string(&nul, "a\0b", 3);
+	ck_assert_str_eq(nul.buf, "\"a\\u0000b\"");
+	strbuf_release(&nul);
 }
 END_TEST
 
@@ -369,6 +380,44 @@ START_TEST(test_edition_sections)
 }
 END_TEST
 
+static node *psc(project *p, const char *s)
+{
+	return node_new_scalar(p->arena, (src_pos){ "t.yaml", 1, 1 }, s, strlen(s), 0);
+}
+
+/* The texts table: a key given twice keeps its last text; text that is not UTF-8 is an error. */
+START_TEST(test_edition_texts)
+{
+	project *p = load(FIXTURE);
+	edition *e = project_find(p, "care");
+	ck_assert_ptr_nonnull(e);
+	node *m = (node *)edition_strings(p, e);
+	ck_assert_ptr_nonnull(m);
+	node_map_push(p->arena, m, psc(p, "home.title"), psc(p, "再见"));
+	strbuf bytes = STRBUF_INIT;
+	pack *pk = emit_and_open(p, "care", &bytes);
+	json_t *strings = entry_json(pk, PACK_STRINGS, "json");
+	ck_assert_str_eq(json_string_value(json_object_get(strings, "home.title")), "再见");
+	json_t *home = entry_json(pk, PACK_SCREENS, "home");
+	ck_assert_str_eq(json_string_value(json_object_get(home, "title")), "再见");
+	json_decref(strings);
+	json_decref(home);
+	pack_free(pk);
+	node_map_push(p->arena, m, psc(p, "bad.text"), psc(p, "ok \xff"));
+	strbuf_reset(&bytes);
+	ck_assert_int_eq(emit_pack(p, e, NULL, &bytes, NULL), -1);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	diag_print(p->diag, f, DIAG_TEXT, 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, "string 'bad.text' is not valid UTF-8 [emit-encoding]"));
+	free(text);
+	strbuf_release(&bytes);
+	project_free(p);
+}
+END_TEST
+
 START_TEST(test_edition_deterministic_and_relocatable)
 {
 	char dir[] = "/tmp/test_emit_XXXXXX";
@@ -477,12 +526,13 @@ Suite *suite_emit(void)
 	tcase_add_test(tc, test_canonical_json);
 	tcase_add_test(tc, test_canonical_bad_utf8);
 	tcase_add_test(tc, test_direct_writer);
-	tcase_add_test(tc, test_dump_strings);
+	tcase_add_test(tc, test_strings_like_jansson);
 	tcase_add_test(tc, test_gzip_deterministic);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("edition");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_edition_sections);
+	tcase_add_test(tc, test_edition_texts);
 	tcase_add_test(tc, test_edition_deterministic_and_relocatable);
 	tcase_add_test(tc, test_build_writes_all_or_nothing);
 	suite_add_tcase(s, tc);
