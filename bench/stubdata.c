@@ -2,7 +2,7 @@
  * stubdata: the data a flow sees in editiond, written out for the nginx side
  * of the flow benchmark.
  *
- *   stubdata PACKDIR DATADIR EDITION USERNAME
+ *   stubdata PACKDIR DATADIR EDITION USERNAME [--time N]
  *
  * Loads the packs and the sandbox bank exactly as editiond does, logs the
  * customer in (password demo1234) and prints one JSON object to stdout:
@@ -12,6 +12,10 @@
  * flow (edition, locale, segment, limits, fees, features, today,
  * customer_id, tier). bench/flow_stub.lua decodes these on every request,
  * so both servers run the flow's Lua on the same tables.
+ *
+ * With --time N it also calls each of the three operations N times through
+ * bank_call, as a flow's bank.* call reaches it, and prints the CPU time per
+ * call to stderr: what the sandbox bank costs a flow apart from Lua and HTTP.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +37,29 @@ static json_t *call(bank *b, const bank_identity *who, const char *op, json_t *a
 	strbuf_release(&err);
 	json_decref(args);
 	return res;
+}
+
+static double cpu_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static void time_ops(bank *b, const bank_identity *who, const rt_edition *ed, int n)
+{
+	static const char *const ops[] = { "profile", "accounts", "products" };
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		double t0 = cpu_us();
+		for (int k = 0; k < n; k++) {
+			json_t *args = json_array();
+			if (!strcmp(ops[i], "products") && ed->products)
+				json_array_append(args, ed->products);
+			json_decref(call(b, who, ops[i], args));
+		}
+		fprintf(stderr, "bank.%s: %.2f us CPU per call (%d calls)\n", ops[i], (cpu_us() - t0) / n, n);
+	}
 }
 
 static json_t *make_ctx(const rt_edition *ed, const bank_customer *c)
@@ -57,8 +84,9 @@ int main(int argc, char **argv)
 	bank_customer c;
 	strbuf err = STRBUF_INIT;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: stubdata PACKDIR DATADIR EDITION USERNAME\n");
+	int timed = argc == 7 && !strcmp(argv[5], "--time") ? atoi(argv[6]) : 0;
+	if (argc != 5 && timed <= 0) {
+		fprintf(stderr, "usage: stubdata PACKDIR DATADIR EDITION USERNAME [--time N]\n");
 		return 2;
 	}
 	if (registry_load(argv[1], NULL, &reg, &err) < 0 || bank_open(argv[2], &b, &err) < 0) {
@@ -81,6 +109,8 @@ int main(int argc, char **argv)
 	json_dumpf(out, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(out);
+	if (timed)
+		time_ops(b, &who, ed, timed);
 	bank_close(b);
 	registry_release(reg);
 	return 0;
