@@ -9,7 +9,8 @@
 # zlib compressing the same output at the same parameters (also a whole
 # process). 5 runs each (RUNS=n), alternating, medians of wall and CPU time in
 # milliseconds. Target: editionc at most 2x the floor in wall time; STRICT=1
-# makes a miss exit 1.
+# makes a miss exit 1. editionc starts threads only on idle cores, so on a busy
+# machine both sides run on one core each and the figures compare CPU work.
 set -eu
 
 if [ $# -lt 1 ]; then
@@ -111,7 +112,7 @@ for name, src in sets:
     r = subprocess.run([editionc, "build", src, "-o", out, "-q", "--timings"],
                        stderr=subprocess.PIPE, text=True, check=True)
     phases.append("  %-6s %s" % (name, r.stderr.strip()))
-print("where editionc spends its time (one run, wall; emit runs one thread per core):")
+print("where editionc spends its time (one run, wall; on idle cores validate/check/policy and emit run on threads, phases summed over editions):")
 print("\n".join(phases))
 print("load average while measuring: %.2f on %d cores" % (os.getloadavg()[0], os.cpu_count()))
 shutil.rmtree(work, ignore_errors=True)
