@@ -715,8 +715,11 @@ static int cmd_check(const cli_opts *o)
 	if (select_paths(o, &dir, &sel, &n_sel))
 		return 2;
 	const char *schemas = schema_dir(o, sbuf, sizeof(sbuf));
+	schema_warm warm;
+	schema_warm_start(&warm, schemas);
 	/* with a selection, -Werror applies when the kept diagnostics are replayed */
 	project *p = load_project(o, dir, n_sel ? 0 : o->werror);
+	schema_warm_join(&warm);
 	for (size_t i = 0; i < n_sel; i++)
 		if (!project_find(p, sel[i]) && p->dir)
 			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "io",
@@ -739,6 +742,7 @@ static int cmd_check(const cli_opts *o)
 	print_timings(o);
 	int rc = finish_diag(o, p);
 	project_free(p);
+	schema_warm_end(&warm);
 	free_selection(dir, sel, n_sel);
 	return rc;
 }
