@@ -844,9 +844,9 @@ static int returns_function(const char *s, size_t len)
 }
 
 /* 1 when the script compiles (a warning does not count), 0 after reporting why not. */
-static int lua_compile(check_ctx *c, const named_doc *doc, const node *script, const char *flow_id)
+static int lua_compile(check_ctx *c, lua_State *L, const named_doc *doc, const node *script,
+		       const char *flow_id)
 {
-	lua_State *L = luaL_newstate();
 	if (!L) {
 		c->errors += check_report(c->p, DIAG_ERROR, script, NULL, "lua-syntax",
 					  "cannot compile script '%s': out of memory", doc->name);
@@ -872,7 +872,7 @@ static int lua_compile(check_ctx *c, const named_doc *doc, const node *script, c
 			    "'return function(params, ctx) ... end'", doc->name);
 		diag_note(c->p->diag, script->pos, "flow '%s' runs this script", flow_id);
 	}
-	lua_close(L);
+	lua_settop(L, 0);
 	return ok;
 }
 
@@ -882,6 +882,7 @@ static int lua_compile(check_ctx *c, const named_doc *doc, const node *script, c
  */
 static void check_scripts(check_ctx *c)
 {
+	lua_State *L = NULL;            /* one state compiles every script of the edition */
 	for (size_t i = 0; c->flows && i < c->flows->count; i++) {
 		const node *f = c->flows->items[i], *script = node_get(f, "script");
 		if (!script || script->kind != NODE_SCALAR)
@@ -893,10 +894,15 @@ static void check_scripts(check_ctx *c)
 		}
 		named_doc *doc = &c->p->scripts[found - c->p->scripts];
 		/* atomic: editions may be checked on several threads (each may compile it) */
-		if (!__atomic_load_n(&doc->checked, __ATOMIC_ACQUIRE))
-			__atomic_store_n(&doc->checked, lua_compile(c, doc, script, check_id_of(f)) ? 1 : -1,
-					 __ATOMIC_RELEASE);
+		if (__atomic_load_n(&doc->checked, __ATOMIC_ACQUIRE))
+			continue;
+		if (!L)
+			L = luaL_newstate();
+		__atomic_store_n(&doc->checked, lua_compile(c, L, doc, script, check_id_of(f)) ? 1 : -1,
+				 __ATOMIC_RELEASE);
 	}
+	if (L)
+		lua_close(L);
 }
 
 /* ---- the phase ---- */
