@@ -1001,7 +1001,10 @@ static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const 
 	if (!decl || !streq(decl_name(decl, "element"), name))
 		return 0;
 	v->ser.len = 0;
+	v->ser.too_big = 0;
 	vcache_serialise(&v->ser, item);
+	if (v->ser.too_big)
+		return 0;
 	uint32_t h = vcache_hash(v->ser.buf, v->ser.len);
 	if (vcache_clean_has(cache.generation, decl, v->ser.buf, v->ser.len, h))
 		return 1;

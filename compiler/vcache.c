@@ -160,30 +160,36 @@ static pthread_mutex_t clean_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define CLEAN_MAX_BYTES (32u << 20)  /* beyond this, stop remembering */
 
-/* One header per node (no padding), then a scalar's tag and text, or the children. */
-typedef struct ser_head {
-	uint32_t kind, flag;        /* flag: quoted, tagged */
-	uint64_t tag_len, len;      /* len: text length or number of children */
-} ser_head;
-
+/*
+ * One header per node, then a scalar's tag and text, or the children. The header
+ * is two 32-bit words: kind (2 bits), quoted and tagged (1 bit each) and the tag's
+ * length (28 bits); the text's length or the number of children. A node too big
+ * for them marks the buffer unusable (b->too_big): never the case for what the
+ * reader accepts (64 MiB files, 4 million nodes).
+ */
 void vcache_serialise(vcache_ser *b, const node *n)
 {
-	ser_head hd = { (uint32_t)n->kind, (n->quoted ? 1u : 0u) | (n->tag ? 2u : 0u),
-			n->tag ? strlen(n->tag) : 0,
-			n->kind == NODE_SCALAR ? (n->str ? n->len : 0) : n->count };
-	size_t need = sizeof hd + (n->kind == NODE_SCALAR ? hd.tag_len + hd.len : 0);
+	size_t tag_len = n->tag ? strlen(n->tag) : 0;
+	size_t len = n->kind == NODE_SCALAR ? (n->str ? n->len : 0) : n->count;
+	if (tag_len >= (1u << 28) || len > UINT32_MAX) {
+		b->too_big = 1;
+		return;
+	}
+	uint32_t hd[2] = { (uint32_t)n->kind | (n->quoted ? 4u : 0u) | (n->tag ? 8u : 0u) |
+			   (uint32_t)tag_len << 4, (uint32_t)len };
+	size_t need = sizeof hd + (n->kind == NODE_SCALAR ? tag_len + len : 0);
 	if (b->cap - b->len < need) {
 		b->cap = 2 * (b->len + need) + 4096;
 		b->buf = xrealloc(b->buf, b->cap);
 	}
-	memcpy(b->buf + b->len, &hd, sizeof hd);
+	memcpy(b->buf + b->len, hd, sizeof hd);
 	b->len += sizeof hd;
 	if (n->kind == NODE_SCALAR) {
-		if (hd.tag_len)
-			memcpy(b->buf + b->len, n->tag, hd.tag_len);
-		if (hd.len)
-			memcpy(b->buf + b->len + hd.tag_len, n->str, hd.len);
-		b->len += hd.tag_len + hd.len;
+		if (tag_len)
+			memcpy(b->buf + b->len, n->tag, tag_len);
+		if (len)
+			memcpy(b->buf + b->len + tag_len, n->str, len);
+		b->len += tag_len + len;
 		return;
 	}
 	for (size_t i = 0; i < n->count; i++) {

@@ -27,6 +27,7 @@ void vcache_memo_put(unsigned generation, const void *type, int kind, const char
 typedef struct vcache_ser {    /* public: a growing byte buffer */
 	char *buf;
 	size_t len, cap;
+	int too_big;                /* a node did not fit the format: do not use the bytes */
 } vcache_ser;
 
 /*
