@@ -46,7 +46,7 @@ DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils 
                libsodium-dev libjansson-dev redis-server nginx curl chromium chromium-driver fonts-wqy-microhei
 BENCH_PKGS  := libnginx-mod-http-lua wrk hyperfine valgrind
 
-.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale backend reload security browser
+.PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale backend reload security fuzz-regress browser
 
 all: $(EDITIONC) $(EDITIOND)
 
@@ -102,7 +102,7 @@ run: deps
 
 # make check: every test under AddressSanitizer and UndefinedBehaviorSanitizer.
 check: deps
-	$(MAKE) MODE=check unit golden cli integration security reload scale backend browser
+	$(MAKE) MODE=check unit golden cli fuzz-regress integration security reload scale backend browser
 	@echo "make check: all test groups passed"
 
 unit: $(UNITTEST)
@@ -143,6 +143,10 @@ bench:
 	$(MAKE) deps EXTRA_PKGS="$(BENCH_PKGS)"
 	$(MAKE) all
 	bash bench/run.sh
+
+# Every committed fuzz corpus input once through its target (gcc, ASan+UBSan; no clang needed).
+fuzz-regress: $(EDITIONC)
+	EDITIONC=$(EDITIONC) bash tests/fuzz/regress.sh
 
 fuzz:
 	$(MAKE) deps EXTRA_PKGS="clang libclang-rt-14-dev"

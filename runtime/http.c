@@ -540,6 +540,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 			rq->track->nul_in_target = 0;
 			return answer_plain(rq, 400, "NUL byte in the request target");
 		}
+		/* origin-form only: every handler may rely on a path that starts with '/' */
+		if (url[0] != '/')
+			return answer_plain(rq, 400, "the request target must start with '/'");
 		if ((why = check_framing(c, srv->cfg.max_body, &status)))
 			return answer_plain(rq, status, why);
 		return MHD_YES;
