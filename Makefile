@@ -43,8 +43,10 @@ UNITTEST := $(BUILD)/unit-tests
 
 DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils liblua5.4-dev lua5.4 \
                zlib1g-dev check libmicrohttpd-dev libsqlite3-dev libhiredis-dev libcurl4-openssl-dev \
-               libsodium-dev libjansson-dev redis-server nginx curl chromium chromium-driver fonts-wqy-microhei
-BENCH_PKGS  := libnginx-mod-http-lua wrk hyperfine valgrind
+               libsodium-dev libjansson-dev
+# What the tests start or drive: Redis, nginx, headless Chromium (with CJK fonts for readable screenshots).
+TEST_PKGS   := redis-server nginx curl chromium chromium-driver fonts-wqy-microhei
+BENCH_PKGS  := nginx libnginx-mod-http-lua wrk hyperfine valgrind
 
 .PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale backend reload security fuzz-regress browser
 
@@ -101,7 +103,8 @@ run: deps
 	fi
 
 # make check: every test under AddressSanitizer and UndefinedBehaviorSanitizer.
-check: deps
+check:
+	$(MAKE) deps EXTRA_PKGS="$(TEST_PKGS)"
 	$(MAKE) MODE=check unit golden cli fuzz-regress integration security reload scale backend browser
 	@echo "make check: all test groups passed"
 
