@@ -16,6 +16,7 @@
  * retry never acts twice.
  */
 #include "app_int.h"
+#include "flow_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +133,19 @@ static int api_access(req *r, const rt_edition *ed, const char *level)
 	return 1;
 }
 
-/* Answers a flow's status as JSON. */
+/* The flow's result, already JSON text, as the body. */
+static void send_text(req *r, strbuf *text)
+{
+	r->rs->status = 200;
+	r->rs->content_type = CT_JSON;
+	http_response_header(r->rs, "Cache-Control", "no-store");
+	strbuf_reset(&r->rs->body);
+	strbuf_add(&r->rs->body, text->buf, text->len);
+}
+
+/* Answers a flow's status as JSON: on success the result's text when there is one. */
 static void flow_answer(req *r, const rt_edition *ed, const char *flow, int st, json_t *result,
-			const char *err)
+			strbuf *text, const char *err)
 {
 	const char *fb;
 
@@ -144,7 +155,10 @@ static void flow_answer(req *r, const rt_edition *ed, const char *flow, int st, 
 	}
 	switch (st) {
 	case FLOW_OK:
-		app_send_json(r, 200, json_incref(result));
+		if (text)
+			send_text(r, text);
+		else
+			app_send_json(r, 200, json_incref(result));
 		break;
 	case FLOW_BAD_PARAMS:
 		api_error(r, 400, "bad_params", err);
@@ -177,7 +191,7 @@ static void api_data(req *r, const rt_edition *ed, const char *screen_id)
 	const char *flow = json_string_value(json_object_get(screen, "flow"));
 	json_t *raw, *result = NULL;
 	bank_identity who;
-	strbuf err = STRBUF_INIT;
+	strbuf err = STRBUF_INIT, text = STRBUF_INIT;
 	int st;
 
 	if (!screen || !flow) {
@@ -188,10 +202,11 @@ static void api_data(req *r, const rt_edition *ed, const char *screen_id)
 		return;
 	raw = http_query_object(r->rq);
 	session_bank_identity(&r->s, &who);
-	st = flow_run(app_runner(r->a), ed, flow, raw, &who, &result, &err);
-	flow_answer(r, ed, flow, st, result, err.buf);
+	st = flow_run_text(app_runner(r->a), ed, flow, raw, &who, &result, &text, &err);
+	flow_answer(r, ed, flow, st, result, &text, err.buf);
 	json_decref(raw);
 	json_decref(result);
+	strbuf_release(&text);
 	strbuf_release(&err);
 }
 
@@ -225,7 +240,7 @@ static void api_flow(req *r, const rt_edition *ed, const char *flow)
 	const char *level = auth_level(ed, NULL, flow);
 	const char *key = http_header(r->rq, "Idempotency-Key");
 	bank_identity who;
-	strbuf err = STRBUF_INIT;
+	strbuf err = STRBUF_INIT, text = STRBUF_INIT;
 	int st;
 
 	if (!spec) {
@@ -257,10 +272,11 @@ static void api_flow(req *r, const rt_edition *ed, const char *flow)
 	if (key && *key)
 		json_object_set_new(in, "_idem", json_string(key) ?: json_string(""));
 	session_bank_identity(&r->s, &who);
-	st = flow_run(app_runner(r->a), ed, flow, in, &who, &result, &err);
-	flow_answer(r, ed, flow, st, result, err.buf);
+	st = flow_run_text(app_runner(r->a), ed, flow, in, &who, &result, &text, &err);
+	flow_answer(r, ed, flow, st, result, &text, err.buf);
 	json_decref(in);
 	json_decref(result);
+	strbuf_release(&text);
 	strbuf_release(&err);
 }
 

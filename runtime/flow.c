@@ -312,6 +312,155 @@ static int filter_returns(json_t *spec, const char *flow_id, json_t *raw, json_t
 	return 0;
 }
 
+/* --- results as text ------------------------------------------------------------------- */
+
+/*
+ * The common case written straight from Lua: a table of string-keyed fields,
+ * each declared field fit as it is. Anything else (a type to convert, a value
+ * that does not fit, returns naming ok, message or a number) answers 1 and the
+ * run takes the jansson way, which also words the errors.
+ */
+static bool text_decls_plain(json_t *decls)
+{
+	size_t i;
+	json_t *decl;
+	json_array_foreach(decls, i, decl) {
+		const char *id = json_string_value(json_object_get(decl, "id"));
+		if (!id)
+			continue;
+		if (!strcmp(id, "ok") || !strcmp(id, "message") || (*id >= '0' && *id <= '9') || *id == '-')
+			return false;
+		for (const char *c = id; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\')
+				return false;
+		for (size_t j = 0; j < i; j++)
+			if (json_equal(json_object_get(json_array_get(decls, j), "id"), json_object_get(decl, "id")))
+				return false;
+	}
+	return true;
+}
+
+/* Does the Lua value at idx fit the type as it is? */
+static bool text_fits(lua_State *L, int idx, const char *type)
+{
+	int t = lua_type(L, idx);
+	if (t == LUA_TNIL || !type)
+		return true;
+	if (!strcmp(type, "string") || !strcmp(type, "id") || !strcmp(type, "date") ||
+	    !strcmp(type, "enum") || !strcmp(type, "account"))
+		return t == LUA_TSTRING;
+	if (!strcmp(type, "int") || !strcmp(type, "money"))
+		return lua_isinteger(L, idx);
+	if (!strcmp(type, "number"))
+		return t == LUA_TNUMBER;
+	if (!strcmp(type, "bool"))
+		return t == LUA_TBOOLEAN;
+	if (!strcmp(type, "list"))
+		return t == LUA_TTABLE && flow_table_length(L, idx) >= 0;
+	if (!strcmp(type, "object"))
+		return t == LUA_TTABLE && flow_table_length(L, idx) < 0;
+	return true;
+}
+
+typedef struct text_args {
+	json_t *spec, *result;
+	strbuf *text;
+	int rc;
+} text_args;
+
+/* In a protected call (pushing a key may allocate): the raw table at 1. Sets
+ * a->rc 0 with the filtered result in text and its ok and message in
+ * a->result, or 1: take the jansson way. */
+static int text_result(lua_State *L)
+{
+	text_args *a = lua_touserdata(L, 2);
+	json_t *decls = json_object_get(a->spec, "returns"), *decl;
+	size_t i;
+	bool first = true;
+	a->rc = 1;
+	if (lua_type(L, 1) != LUA_TTABLE || flow_table_length(L, 1) >= 0 || !text_decls_plain(decls))
+		return 0;
+	strbuf_addc(a->text, '{');
+	json_array_foreach(decls, i, decl) {
+		const char *id = json_string_value(json_object_get(decl, "id"));
+		if (!id)
+			continue;
+		lua_pushstring(L, id);
+		lua_rawget(L, 1);
+		if (!text_fits(L, -1, json_string_value(json_object_get(decl, "type"))))
+			return 0;
+		strbuf_addf(a->text, first ? "\"%s\":" : ",\"%s\":", id);
+		first = false;
+		flow_json_write(L, -1, a->text);
+		lua_pop(L, 1);
+	}
+	lua_pushliteral(L, "ok");
+	lua_rawget(L, 1);
+	lua_pushliteral(L, "message");
+	lua_rawget(L, 1);
+	if (lua_type(L, -2) == LUA_TBOOLEAN) {
+		strbuf_adds(a->text, first ? "\"ok\":" : ",\"ok\":");
+		flow_json_write(L, -2, a->text);
+		first = false;
+	}
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		strbuf_adds(a->text, first ? "\"message\":" : ",\"message\":");
+		flow_json_write(L, -1, a->text);
+	}
+	strbuf_addc(a->text, '}');
+	a->result = json_object();
+	if (lua_type(L, -2) == LUA_TBOOLEAN)
+		json_object_set_new(a->result, "ok", json_boolean(lua_toboolean(L, -2)));
+	if (lua_type(L, -1) == LUA_TSTRING)
+		json_object_set_new(a->result, "message", json_string(lua_tostring(L, -1)));
+	a->rc = 0;
+	return 0;
+}
+
+/* The flow's value (at the top) as text the fast way: 0, or 1 to take the jansson way. */
+static int text_way(lua_State *L, json_t *spec, json_t **result, strbuf *text)
+{
+	text_args a = { spec, NULL, text, 1 };
+	size_t mark = text->len;
+	int top = lua_gettop(L);
+	lua_pushcfunction(L, text_result);
+	lua_pushvalue(L, top);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK || a.rc != 0) {
+		json_decref(a.result);
+		text->len = mark;
+		if (text->alloc)
+			text->buf[mark] = '\0';
+		lua_settop(L, top);
+		return 1;
+	}
+	*result = a.result;
+	return 0;
+}
+
+/* The jansson way: the whole value to JSON, then filtered by the spec's "returns". */
+static int json_result(lua_State *L, json_t *spec, const char *flow_id, json_t **result, strbuf *text,
+		       strbuf *err)
+{
+	strbuf why = STRBUF_INIT;
+	json_t *raw = flow_to_json(L, -1, &why);
+	int rc;
+	if (!raw) {
+		strbuf_addf(err, "flow '%s' returned a value JSON cannot hold: %s", flow_id, why.buf);
+		rc = FLOW_ERROR;
+	} else {
+		rc = filter_returns(spec, flow_id, raw, result, err);
+	}
+	if (rc == 0 && text) {
+		char *t = json_dumps(*result, JSON_COMPACT);
+		strbuf_adds(text, t ? t : "null");
+		free(t);
+	}
+	json_decref(raw);
+	strbuf_release(&why);
+	return rc;
+}
+
 /* --- errors ------------------------------------------------------------------------------ */
 
 static int bank_status(const char *code)
@@ -352,8 +501,8 @@ static int lua_failure(flow_vm *vm, flow_run_state *run, int status, const char 
 }
 
 /* Runs the loaded chunk; the Lua stack is back where it was afterwards. */
-static int run_lua(flow_runner *r, flow_vm *vm, flow_run_state *run, int ref, json_t *params,
-		   json_t *ctx, const char *flow_id, json_t *spec, json_t **result, strbuf *err)
+static int run_lua(flow_vm *vm, flow_run_state *run, int ref, json_t *params, json_t *ctx,
+		   const char *flow_id, json_t *spec, json_t **result, strbuf *text, strbuf *err)
 {
 	lua_State *L = vm->L;
 	int top = lua_gettop(L);
@@ -362,20 +511,15 @@ static int run_lua(flow_runner *r, flow_vm *vm, flow_run_state *run, int ref, js
 	lua_pushcfunction(L, run_protected);
 	lua_pushlightuserdata(L, &a);
 	int status = lua_pcall(L, 1, 1, 0), rc;
+	strbuf why = STRBUF_INIT;
 	if (status != LUA_OK || run->killed) {
 		rc = lua_failure(vm, run, status, flow_id, err);
+	} else if (text && flow_json_check(L, -1, &why) && text_way(L, spec, result, text) == 0) {
+		rc = 0;
 	} else {
-		strbuf why = STRBUF_INIT;
-		json_t *raw = flow_to_json(L, -1, &why);
-		if (!raw) {
-			strbuf_addf(err, "flow '%s' returned a value JSON cannot hold: %s", flow_id, why.buf);
-			rc = FLOW_ERROR;
-		} else {
-			rc = filter_returns(spec, flow_id, raw, result, err);
-		}
-		json_decref(raw);
-		strbuf_release(&why);
+		rc = json_result(L, spec, flow_id, result, text, err);
 	}
+	strbuf_release(&why);
 	lua_settop(L, top);
 	vm->run = NULL;
 	json_decref(run->pending);
@@ -390,8 +534,9 @@ static long long spec_timeout(json_t *spec)
 	return ms < 1 ? 1 : ms > FLOW_MAX_TIMEOUT_MS ? FLOW_MAX_TIMEOUT_MS : ms;
 }
 
-int flow_run_ex(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
-		const bank_identity *who, const flow_request *req, json_t **result, strbuf *err)
+static int run_flow(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
+		    const bank_identity *who, const flow_request *req, json_t **result, strbuf *text,
+		    strbuf *err)
 {
 	static const bank_identity nobody;    /* no session: every bank call is forbidden */
 	*result = NULL;
@@ -423,12 +568,24 @@ int flow_run_ex(flow_runner *r, const rt_edition *ed, const char *flow_id, json_
 		run.deadline.tv_sec++;
 		run.deadline.tv_nsec -= 1000000000L;
 	}
-	rc = run_lua(r, vm, &run, ref, typed, ctx, flow_id, spec, result, err);
+	rc = run_lua(vm, &run, ref, typed, ctx, flow_id, spec, result, text, err);
 	if (run.killed)
 		runner_drop(r, vm);              /* never reuse a state that was stopped mid-way */
 	json_decref(ctx);
 	json_decref(typed);
 	return rc;
+}
+
+int flow_run_ex(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
+		const bank_identity *who, const flow_request *req, json_t **result, strbuf *err)
+{
+	return run_flow(r, ed, flow_id, raw_params, who, req, result, NULL, err);
+}
+
+int flow_run_text(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
+		  const bank_identity *who, json_t **result, strbuf *text, strbuf *err)
+{
+	return run_flow(r, ed, flow_id, raw_params, who, NULL, result, text, err);
 }
 
 int flow_run(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,

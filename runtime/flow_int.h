@@ -61,7 +61,19 @@ void flow_vm_free(flow_vm *vm);
 void flow_push_json(lua_State *L, json_t *v);
 /* The Lua value at idx as JSON; NULL with the reason in err (never raises). */
 json_t *flow_to_json(lua_State *L, int idx, strbuf *err);
+/* A table at idx with keys 1..n and nothing else: n (0 when empty); otherwise -1. */
+long long flow_table_length(lua_State *L, int idx);
+/* Would flow_to_json take the value at idx? If not, the reason in err (never raises). */
+bool flow_json_check(lua_State *L, int idx, strbuf *err);
+/* Appends the text json_dumps(flow_to_json(v), JSON_COMPACT) gives, for a value
+ * flow_json_check took. */
+void flow_json_write(lua_State *L, int idx, strbuf *out);
 /* The flow's deadline passed? */
 bool flow_deadline_passed(const flow_run_state *run);
+
+/* flow.c: flow_run_ex, with the result also written as JSON text (JSON_COMPACT)
+ * into text; *result then holds at least its "ok" and "message". */
+int flow_run_text(flow_runner *r, const rt_edition *ed, const char *flow_id, json_t *raw_params,
+		  const bank_identity *who, json_t **result, strbuf *text, strbuf *err);
 
 #endif

@@ -230,8 +230,9 @@ void flow_push_json(lua_State *L, json_t *v)
 static json_t *to_json_depth(lua_State *L, int idx, int depth, strbuf *err);
 
 /* 1..n keys and nothing else -> n; otherwise -1. Never raises. */
-static long long array_length(lua_State *L, int idx)
+long long flow_table_length(lua_State *L, int idx)
 {
+	idx = lua_absindex(L, idx);
 	long long count = 0, max = 0;
 	bool all_int = true;
 	lua_pushnil(L);
@@ -253,7 +254,7 @@ static long long array_length(lua_State *L, int idx)
 
 static json_t *table_to_json(lua_State *L, int idx, int depth, strbuf *err)
 {
-	long long n = array_length(L, idx);
+	long long n = flow_table_length(L, idx);
 	if (n >= 0) {
 		json_t *a = json_array();
 		for (long long i = 1; i <= n; i++) {
@@ -327,6 +328,179 @@ static json_t *to_json_depth(lua_State *L, int idx, int depth, strbuf *err)
 json_t *flow_to_json(lua_State *L, int idx, strbuf *err)
 {
 	return to_json_depth(L, lua_absindex(L, idx), 0, err);
+}
+
+/* --- Lua -> JSON text ------------------------------------------------------------- */
+
+/*
+ * The result of a flow goes straight from Lua to JSON text, without a jansson
+ * tree in between. The text is the one json_dumps(flow_to_json(v), JSON_COMPACT)
+ * would give: the same key order (lua_next), the same checks and messages.
+ * What is rare is handed to jansson itself: strings that need escaping or are
+ * not ASCII (checked as jansson checks UTF-8), reals, and objects with integer
+ * keys (two keys may meet as one string there).
+ */
+
+/* A string as jansson writes it; false when it is not valid UTF-8. */
+static bool text_string(const char *s, size_t len, bool check, strbuf *out)
+{
+	bool plain = true, ascii = true;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\')
+			plain = false;
+		else if (c >= 0x80)
+			ascii = false;
+	}
+	if (plain && (ascii || !check)) {
+		if (out) {
+			strbuf_addc(out, '"');
+			strbuf_add(out, s, len);
+			strbuf_addc(out, '"');
+		}
+		return true;
+	}
+	json_t *j = json_stringn(s, len);
+	if (!j)
+		return false;
+	if (out) {
+		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		strbuf_adds(out, t ? t : "null");
+		free(t);
+	}
+	json_decref(j);
+	return true;
+}
+
+static bool text_value(lua_State *L, int idx, int depth, bool check, strbuf *out, strbuf *err);
+
+/* Via jansson: the value at idx (a table with integer keys, or a real). */
+static bool text_by_jansson(lua_State *L, int idx, int depth, strbuf *out, strbuf *err)
+{
+	json_t *j = to_json_depth(L, idx, depth, err);
+	if (!j)
+		return false;
+	if (out) {
+		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		strbuf_adds(out, t ? t : "null");
+		free(t);
+	}
+	json_decref(j);
+	return true;
+}
+
+static bool text_array(lua_State *L, int idx, long long n, int depth, bool check, strbuf *out,
+		       strbuf *err)
+{
+	if (out)
+		strbuf_addc(out, '[');
+	for (long long i = 1; i <= n; i++) {
+		if (out && i > 1)
+			strbuf_addc(out, ',');
+		lua_rawgeti(L, idx, i);
+		bool ok = text_value(L, lua_gettop(L), depth + 1, check, out, err);
+		lua_pop(L, 1);
+		if (!ok)
+			return false;
+	}
+	if (out)
+		strbuf_addc(out, ']');
+	return true;
+}
+
+static bool text_table(lua_State *L, int idx, int depth, bool check, strbuf *out, strbuf *err)
+{
+	long long n = flow_table_length(L, idx);
+	if (n >= 0)
+		return text_array(L, idx, n, depth, check, out, err);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		/* jansson reads a key up to its first NUL: leave such keys to it too */
+		size_t klen;
+		bool str_key = lua_type(L, -2) == LUA_TSTRING;
+		const char *k = str_key ? lua_tolstring(L, -2, &klen) : NULL;
+		lua_pop(L, 1);
+		if (!str_key || memchr(k, 0, klen)) {
+			lua_pop(L, 1);
+			return text_by_jansson(L, idx, depth, out, err);
+		}
+	}
+	bool first = true;
+	if (out)
+		strbuf_addc(out, '{');
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		size_t klen;
+		const char *k = lua_tolstring(L, -2, &klen);   /* a string: no conversion */
+		if (out && !first)
+			strbuf_addc(out, ',');
+		first = false;
+		if (!text_string(k, klen, check, out)) {
+			lua_pop(L, 2);
+			strbuf_adds(err, "a table key is not valid UTF-8");
+			return false;
+		}
+		if (out)
+			strbuf_addc(out, ':');
+		if (!text_value(L, lua_gettop(L), depth + 1, check, out, err)) {
+			lua_pop(L, 2);
+			return false;
+		}
+		lua_pop(L, 1);
+	}
+	if (out)
+		strbuf_addc(out, '}');
+	return true;
+}
+
+static bool text_value(lua_State *L, int idx, int depth, bool check, strbuf *out, strbuf *err)
+{
+	if (depth > JSON_MAX_DEPTH || !lua_checkstack(L, 4)) {
+		strbuf_adds(err, "value nested too deeply (or a cycle)");
+		return false;
+	}
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		if (out)
+			strbuf_adds(out, "null");
+		return true;
+	case LUA_TBOOLEAN:
+		if (out)
+			strbuf_adds(out, lua_toboolean(L, idx) ? "true" : "false");
+		return true;
+	case LUA_TNUMBER:
+		if (!lua_isinteger(L, idx))
+			return text_by_jansson(L, idx, depth, out, err);
+		if (out)
+			strbuf_addf(out, "%lld", (long long)lua_tointeger(L, idx));
+		return true;
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		if (!text_string(s, len, check, out)) {
+			strbuf_adds(err, "a string is not valid UTF-8");
+			return false;
+		}
+		return true;
+	}
+	case LUA_TTABLE:
+		return text_table(L, idx, depth, check, out, err);
+	default:
+		strbuf_addf(err, "cannot encode a %s", lua_typename(L, lua_type(L, idx)));
+		return false;
+	}
+}
+
+bool flow_json_check(lua_State *L, int idx, strbuf *err)
+{
+	return text_value(L, lua_absindex(L, idx), 0, true, NULL, err);
+}
+
+void flow_json_write(lua_State *L, int idx, strbuf *out)
+{
+	strbuf err = STRBUF_INIT;
+	text_value(L, lua_absindex(L, idx), 0, false, out, &err);
+	strbuf_release(&err);
 }
 
 /* --- the bank bridge ------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "flow.h"
+#include "flow_int.h"
 #include "pack.h"
 
 /* --- flows under test ------------------------------------------------------- */
@@ -99,6 +100,21 @@ static const struct test_flow {
 		      "                           memo = p.memo, key = ctx.idempotency_key }\n"
 		      "  return { transfer_id = r.transfer_id, status = r.status, balance_after = r.balance_after }\n"
 		      "end" },
+	{ "shapes", "return function(p, ctx)\n"
+		    "  local list = {}\n"
+		    "  for i = 1, 5 do list[i] = { id = 'P' .. i, name = '\\u{7A33}\\u{5065} \"q\" \\\\ ' .. i,"
+		    " rate = i / 3, risk_level = i, tags = {}, on = i % 2 == 0 } end\n"
+		    "  return { products = list, count = #list, name = 'line\\nbreak\\t\\0end', rate = 2.5,"
+		    " whole = 2.0, odd = { [1] = 'a', [3] = 'b' }, mixed = { 'x', y = 1 }, nested = { a = { b = { c = {} } } },"
+		    " ok = true, message = 'fine', extra = print ~= nil } end" },
+	{ "shapes_polite", "return function() return { ok = false, message = 'over_limit', count = 1 } end" },
+	{ "shapes_convert", "return function() return { name = 42, count = 3 } end" },
+	{ "shapes_empty", "return function() return {} end" },
+	{ "shapes_list", "return function() return { 1, 2 } end" },
+	{ "shapes_bad_utf8", "return function() return { name = 'a\\xff' } end" },
+	{ "shapes_bad_key", "return function() return { products = { ['\\xc3'] = 1 } } end" },
+	{ "shapes_hidden", "return function() return { count = 1, other = { print } } end" },
+	{ "shapes_nulkey", "return function() return { mixed = { ['a\\0b'] = 1, ['a'] = 2 }, nested = { ['a\\0'] = 1 } } end" },
 	{ "transfer_nolimit", "return function(p, ctx)\n"
 			      "  return bank.transfer{ from = p.from, to_account = p.to_account, amount = p.amount,\n"
 			      "                        key = ctx.idempotency_key, limit = 999999999999 }\n"
@@ -144,6 +160,12 @@ static bank *bk;
 static flow_runner *runner;
 static rt_edition ed;
 
+#define SHAPES_RETURNS \
+	"[{\"id\":\"products\",\"type\":\"list\"},{\"id\":\"count\",\"type\":\"int\"},{\"id\":\"name\"," \
+	"\"type\":\"string\"},{\"id\":\"rate\",\"type\":\"number\"},{\"id\":\"whole\",\"type\":\"number\"}," \
+	"{\"id\":\"odd\",\"type\":\"object\"},{\"id\":\"mixed\"},{\"id\":\"nested\",\"type\":\"object\"}," \
+	"{\"id\":\"absent\",\"type\":\"money\"}]"
+
 static const char specs_json[] =
 	"{\"echo\":{\"params\":[{\"id\":\"a\",\"type\":\"string\",\"max_len\":10},{\"id\":\"n\",\"type\":\"int\"}],"
 	"  \"returns\":[{\"id\":\"a\",\"type\":\"string\"},{\"id\":\"n\",\"type\":\"int\"},{\"id\":\"key\",\"type\":\"string\"},"
@@ -164,7 +186,16 @@ static const char specs_json[] =
 	" \"check_left\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"},{\"id\":\"n\",\"type\":\"int\"}]},"
 	" \"strmeta2\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"}]},"
 	" \"pattern_ok\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"},{\"id\":\"n\",\"type\":\"int\"}]},"
-	" \"env_meta2\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"}]}}";
+	" \"env_meta2\":{\"returns\":[{\"id\":\"a\",\"type\":\"string\"}]},"
+	" \"shapes\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_polite\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_convert\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_empty\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_list\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_bad_utf8\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_bad_key\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_hidden\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"shapes_nulkey\":{\"returns\":" SHAPES_RETURNS "}}";
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -537,6 +568,50 @@ START_TEST(test_results)
 }
 END_TEST
 
+static bool same_field(json_t *a, json_t *b, const char *key)
+{
+	json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+	return x == y || json_equal(x, y);
+}
+
+/* The text the API sends is json_dumps of what flow_run gives, byte for byte, and the same errors. */
+START_TEST(test_result_text)
+{
+	static const struct { const char *flow; int status; } cases[] = {
+		{ "shapes", FLOW_OK }, { "shapes_polite", FLOW_OK }, { "shapes_convert", FLOW_OK },
+		{ "shapes_empty", FLOW_OK }, { "shapes_list", FLOW_ERROR }, { "shapes_bad_utf8", FLOW_ERROR },
+		{ "shapes_bad_key", FLOW_ERROR }, { "shapes_hidden", FLOW_ERROR }, { "shapes_nulkey", FLOW_OK },
+		{ "ret_types", FLOW_OK }, { "ret_func", FLOW_ERROR }, { "ret_nan", FLOW_ERROR },
+		{ "ret_number", FLOW_ERROR }, { "ret_bad_type", FLOW_ERROR }, { "echo", FLOW_OK },
+		{ "caught", FLOW_OK }, { "pattern_ok", FLOW_OK }, { "error", FLOW_ERROR },
+	};
+	json_t *echo = json_pack("{s:s, s:i}", "a", "x", "n", 3), *none = json_object();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strbuf e1 = STRBUF_INIT, e2 = STRBUF_INIT, text = STRBUF_INIT;
+		json_t *r1 = NULL, *r2 = NULL, *raw = strcmp(cases[i].flow, "echo") ? none : echo;
+		int st1 = flow_run(runner, &ed, cases[i].flow, raw, &zhangwei, &r1, &e1);
+		int st2 = flow_run_text(runner, &ed, cases[i].flow, raw, &zhangwei, &r2, &text, &e2);
+		ck_assert_msg(st1 == cases[i].status, "%s: status %d (%s)", cases[i].flow, st1, e1.buf);
+		ck_assert_int_eq(st1, st2);
+		ck_assert_str_eq(e1.buf, e2.buf);
+		if (st1 == FLOW_OK) {
+			char *want = json_dumps(r1, JSON_COMPACT);
+			ck_assert_msg(!strcmp(want, text.buf), "%s: '%s' != '%s'", cases[i].flow, text.buf, want);
+			ck_assert(same_field(r1, r2, "ok"));
+			ck_assert(same_field(r1, r2, "message"));
+			free(want);
+		}
+		json_decref(r1);
+		json_decref(r2);
+		strbuf_release(&e1);
+		strbuf_release(&e2);
+		strbuf_release(&text);
+	}
+	json_decref(echo);
+	json_decref(none);
+}
+END_TEST
+
 /* --- the bank through flows -------------------------------------------------------------- */
 
 START_TEST(test_identity_from_c)
@@ -721,6 +796,7 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, test_memory_bombs);
 	tcase_add_test(tc, test_pattern_bombs);
 	tcase_add_test(tc, test_results);
+	tcase_add_test(tc, test_result_text);
 	tcase_add_test(tc, test_tiny_cap);
 	tcase_add_test(tc, test_identity_from_c);
 	tcase_add_test(tc, test_transfer_flow);
