@@ -720,6 +720,8 @@ static int cmd_check(const cli_opts *o)
 	/* with a selection, -Werror applies when the kept diagnostics are replayed */
 	project *p = load_project(o, dir, n_sel ? 0 : o->werror);
 	schema_warm_join(&warm);
+	if (p->dir)
+		TIMED(T_VALIDATE, validate_products(p, schemas));
 	for (size_t i = 0; i < n_sel; i++)
 		if (!project_find(p, sel[i]) && p->dir)
 			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "io",
@@ -767,8 +769,10 @@ static int cmd_build(const cli_opts *o)
 	schema_warm_start(&warm, schemas);
 	project *p = load_project(o, o->args[0], o->werror);
 	schema_warm_join(&warm);
-	if (p->dir)
+	if (p->dir) {
+		TIMED(T_VALIDATE, validate_products(p, schemas));
 		check_all(p, p->editions, p->n_editions, schemas);
+	}
 	if (p->dir && !diag_errors(p->diag))
 		TIMED(T_EMIT, emit_build(p, o->output, o->sign_key ? sk : NULL, o->quiet ? NULL : stderr));
 	sodium_memzero(sk, sizeof(sk));

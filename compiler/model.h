@@ -4,6 +4,7 @@
  *   read.c      project_load: every YAML file of an editions directory -> nodes
  *   resolve.c   project_resolve: extends chains merged, fragments expanded
  *   validate.c  validate_edition: the resolved tree against the XML Schemas in schemas/
+ *               validate_products: products.yaml against schemas/products.xsd
  *   check.c     check_edition: meaning (references, reachability, bindings, Lua)
  *   policy.c    policy_edition: edition policies (care, english, private-banking, all)
  *   emit.c      emit_pack / emit_build: packs, manifest, atomic output
@@ -97,6 +98,8 @@ const node *edition_strings(project *p, const edition *e);
 
 /* validate.c, check.c, policy.c: each reports into p->diag and returns the number of errors it found. */
 int validate_edition(project *p, const edition *e, const char *schema_dir);
+/* products.yaml against schemas/products.xsd, unique ids, exclusive_to naming editions; 0 without a catalogue. */
+int validate_products(project *p, const char *schema_dir);
 int check_edition(project *p, const edition *e);
 int policy_edition(project *p, const edition *e);
 

@@ -71,10 +71,11 @@
 
 typedef struct schema_set {
 	char *dir;                  /* the schema_dir it was loaded from */
-	xmlSchemaPtr schema;
+	xmlSchemaPtr schema, products_schema;   /* edition.xsd, products.xsd */
 	xmlDocPtr docs[MAX_XSD_DOCS];
 	size_t n_docs;
 	char *error;                /* why loading failed; NULL when loaded */
+	char *products_error;       /* why products.xsd did not load (editions still can) */
 	const diag_ctx *told;       /* the diagnostics that already have that error */
 	const char *components[MAX_NAMES];   /* names in the group "component" */
 	size_t n_components;
@@ -211,6 +212,9 @@ static void schema_release(schema_set *s)
 {
 	if (s->schema)
 		xmlSchemaFree(s->schema);
+	if (s->products_schema)
+		xmlSchemaFree(s->products_schema);
+	free(s->products_error);
 	for (size_t i = 0; i < s->n_docs; i++)
 		xmlFreeDoc(s->docs[i]);
 	free(s->dir);
@@ -246,7 +250,27 @@ static int schema_is_local(const xmlNode *n)
 	return 1;
 }
 
-/* The compiled schema and its documents for dir, loaded on first use. */
+static xmlSchemaPtr compile_xsd(const char *dir, const char *file, char **error)
+{
+	char *path = NULL, *err = NULL;
+	if (asprintf(&path, "%s/%s", dir, file) < 0)
+		abort();
+	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
+	xmlSchemaSetParserStructuredErrors(pc, parse_error, &err);
+	xmlSchemaPtr schema = xmlSchemaParse(pc);
+	xmlSchemaFreeParserCtxt(pc);
+	if (!schema && asprintf(error, "the schema '%s' is broken: %s", path,
+				err ? err : "libxml2 could not compile it") < 0)
+		abort();
+	free(err);
+	free(path);
+	return schema;
+}
+
+/*
+ * The compiled schemas and their documents for dir, loaded on first use.
+ * products.xsd includes edition.xsd, so one index holds the declarations of both.
+ */
 static const schema_set *schema_get(const char *dir)
 {
 	if (cache.dir && streq(cache.dir, dir))
@@ -255,27 +279,19 @@ static const schema_set *schema_get(const char *dir)
 	cache.dir = xstrdup(dir);
 	if (load_xsd_doc(&cache, dir, "edition.xsd", 0) < 0)
 		return &cache;
-	index_globals(&cache);
-	char *path = NULL;
-	if (asprintf(&path, "%s/edition.xsd", dir) < 0)
-		abort();
-	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-	char *err = NULL;
-	xmlSchemaSetParserStructuredErrors(pc, parse_error, &err);
-	cache.schema = xmlSchemaParse(pc);
-	xmlSchemaFreeParserCtxt(pc);
-	if (!cache.schema) {
-		if (asprintf(&cache.error, "the schema '%s' is broken: %s", path,
-			     err ? err : "libxml2 could not compile it") < 0)
-			abort();
+	if (load_xsd_doc(&cache, dir, "products.xsd", 0) < 0) {
+		cache.products_error = cache.error;
+		cache.error = NULL;
 	}
-	free(err);
-	free(path);
+	index_globals(&cache);
+	cache.schema = compile_xsd(dir, "edition.xsd", &cache.error);
 	if (cache.schema) {
 		collect_components(&cache);
 		cache.local = 1;
 		for (size_t i = 0; i < cache.n_docs; i++)
 			cache.local &= schema_is_local(xmlDocGetRootElement(cache.docs[i]));
+		if (!cache.products_error)
+			cache.products_schema = compile_xsd(dir, "products.xsd", &cache.products_error);
 	}
 	return &cache;
 }
@@ -642,11 +658,13 @@ typedef struct pending {
 	char *msg;
 	const node *value;          /* for the inheritance notes */
 	size_t seq;
+	const node *first;          /* duplicate-product: where the id was first defined */
 } pending;
 
 typedef struct vctx {
 	project *p;
 	const edition *e;
+	const char *top;            /* the root, for messages: "the edition" */
 	xmlDocPtr doc;
 	pending *out;
 	size_t n_out, cap_out;
@@ -688,7 +706,7 @@ static void add(vctx *v, src_pos pos, const node *value, const char *code, const
 		v->cap_out = v->cap_out ? 2 * v->cap_out : 16;
 		v->out = xrealloc(v->out, v->cap_out * sizeof *v->out);
 	}
-	v->out[v->n_out] = (pending){ pos, code, strbuf_detach(&sb, NULL), value, v->n_out };
+	v->out[v->n_out] = (pending){ pos, code, strbuf_detach(&sb, NULL), value, v->n_out, NULL };
 	v->n_out++;
 }
 
@@ -763,7 +781,7 @@ static const char *where(vctx *v, const xmlNode *el)
 {
 	origin *o = origin_of(el);
 	if (!el->parent || el->parent->type != XML_ELEMENT_NODE)
-		return "the edition";
+		return v->top;
 	if (o && o->component)
 		return (const char *)el->name;
 	if (o && o->list) {
@@ -1339,11 +1357,11 @@ static void schema_error(vctx *v, const xerr *x)
 }
 
 /* Validates, reports, drops unexpected elements and goes again while it dropped any. */
-static void run_schema(vctx *v, const schema_set *s)
+static void run_schema(vctx *v, xmlSchemaPtr schema)
 {
 	for (int pass = 0; pass < MAX_PASSES; pass++) {
 		xerr_list errs = { 0 };
-		xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(s->schema);
+		xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
 		if (!vc)
 			abort();
 		xmlSchemaSetValidStructuredErrors(vc, on_schema_error, &errs);
@@ -1436,6 +1454,9 @@ static int flush(vctx *v)
 		diag_report(v->p->diag, DIAG_ERROR, v->out[i].pos, v->out[i].code, "%s", v->out[i].msg);
 		if (v->out[i].value)
 			diag_note_origin(v->p->diag, v->out[i].value);
+		if (v->out[i].first)
+			diag_note(v->p->diag, v->out[i].first->pos, "product '%s' is first defined here",
+				  v->out[i].first->str);
 		free(v->out[i].msg);
 	}
 	int n = (int)v->n_out;
@@ -1444,36 +1465,103 @@ static int flush(vctx *v)
 	return n;
 }
 
-int validate_edition(project *p, const edition *e, const char *schema_dir)
+/*
+ * The product catalogue, after the schema: ids are unique, and `exclusive_to`
+ * names concrete editions. A value the schema already refused is left alone.
+ */
+static int reported_at(const vctx *v, src_pos pos)
+{
+	for (size_t i = 0; i < v->n_out; i++)
+		if (v->out[i].pos.line == pos.line && v->out[i].pos.col == pos.col &&
+		    streq(v->out[i].pos.file, pos.file))
+			return 1;
+	return 0;
+}
+
+static void exclusive_edition(vctx *v, const node *ed, const char *product, const char **names, size_t n)
+{
+	const edition *e = ed->kind == NODE_SCALAR ? project_find(v->p, ed->str) : NULL;
+	if (ed->kind != NODE_SCALAR || reported_at(v, ed->pos) || (e && !e->abstract))
+		return;
+	const char *hint = diag_suggest(ed->str, names, n);
+	if (e)
+		add(v, ed->pos, NULL, "unknown-edition", "product '%s' names the base '%s' in 'exclusive_to'; "
+		    "only editions offer products, name those that extend it", product, ed->str);
+	else
+		add(v, ed->pos, NULL, "unknown-edition", "product '%s' names unknown edition '%s' in "
+		    "'exclusive_to'%s%s%s", product, ed->str, hint ? "; did you mean '" : "",
+		    hint ? hint : "", hint ? "'?" : "");
+}
+
+static void check_catalogue(vctx *v, const node *list)
+{
+	const char *names[MAX_NAMES];
+	size_t n = 0;
+	for (size_t i = 0; i < v->p->n_editions && n < MAX_NAMES; i++)
+		if (!v->p->editions[i]->abstract)
+			names[n++] = v->p->editions[i]->id;
+	for (size_t i = 0; list && list->kind == NODE_SEQ && i < list->count; i++) {
+		const node *id = node_get(list->items[i], "id"), *ex = node_get(list->items[i], "exclusive_to");
+		if (!id || id->kind != NODE_SCALAR)
+			continue;
+		for (size_t j = 0; j < i && !reported_at(v, id->pos); j++)
+			if (node_is(node_get(list->items[j], "id"), id->str)) {
+				add(v, id->pos, NULL, "duplicate-product", "product '%s' is defined twice", id->str);
+				v->out[v->n_out - 1].first = node_get(list->items[j], "id");
+			}
+		for (size_t j = 0; ex && ex->kind == NODE_SEQ && j < ex->count; j++)
+			exclusive_edition(v, ex->items[j], id->str, names, n);
+	}
+}
+
+/* The tree of e (an edition, or the catalogue as root element "catalogue") against its schema. */
+static int validate_tree(project *p, const edition *e, const char *schema_dir, const char *root_el)
 {
 	const node *root = e->resolved;
+	int products = streq(root_el, "catalogue");
 	if (!root)
 		return 0;           /* resolution failed and said why */
 	pthread_mutex_lock(&schema_lock);
 	const schema_set *s = schema_get(schema_dir ? schema_dir : "schemas");
-	if (s->error) {
-		if (cache.told != p->diag)      /* once per run, not once per edition */
-			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s",
-				    s->error);
-		cache.told = p->diag;
+	const char *error = s->error ? s->error : products ? s->products_error : NULL;
+	if (error) {
+		if (cache.told != p->diag || products)  /* once per run, not once per edition */
+			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s", error);
+		if (s->error)
+			cache.told = p->diag;
 		pthread_mutex_unlock(&schema_lock);
 		return 1;
 	}
 	pthread_mutex_unlock(&schema_lock);
-	vctx v = { .p = p, .e = e };
+	vctx v = { .p = p, .e = e, .top = products ? "the product catalogue" : "the edition" };
 	if (root->kind != NODE_MAP) {
-		add(&v, root->pos, NULL, "schema-type", "an edition must be a map of keys, found %s",
-		    kind_text(root));
+		add(&v, root->pos, NULL, "schema-type", "%s must be a map of keys, found %s",
+		    products ? "the product catalogue" : "an edition", kind_text(root));
 		return flush(&v);
 	}
 	v.doc = xmlNewDoc(BAD_CAST "1.0");
-	xmlNodePtr top = xmlNewDocNode(v.doc, NULL, BAD_CAST "edition", NULL);
+	xmlNodePtr top = xmlNewDocNode(v.doc, NULL, BAD_CAST root_el, NULL);
 	top->_private = origin_new(&v, NULL, root);
 	xmlDocSetRootElement(v.doc, top);
 	build_map(&v, top, root);
-	run_schema(&v, s);
+	run_schema(&v, products ? s->products_schema : s->schema);
 	check_quoted(&v, xmlDocGetRootElement(v.doc));
 	xmlFreeDoc(v.doc);
+	if (products)
+		check_catalogue(&v, node_get(root, "products"));
 	remember_clean(&v);
 	return flush(&v);
+}
+
+int validate_edition(project *p, const edition *e, const char *schema_dir)
+{
+	return validate_tree(p, e, schema_dir, "edition");
+}
+
+int validate_products(project *p, const char *schema_dir)
+{
+	if (!p->products)
+		return 0;
+	edition cat = { .id = "products", .path = p->products_path, .resolved = p->products };
+	return validate_tree(p, &cat, schema_dir, "catalogue");
 }
