@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "strbuf.h"
@@ -482,6 +483,268 @@ START_TEST(test_real_editions_valid)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- products.yaml */
+
+#define PT_PATH "editions/products.yaml"
+
+/* A valid catalogue; each case below changes one piece of it. */
+static const char pt_catalogue[] =
+	"products:\n"
+	"  - id: xingedai\n"
+	"    name: product.xingedai.name\n"
+	"    description: product.xingedai.desc\n"
+	"    kind: loan\n"
+	"    segment: personal\n"
+	"    risk_level: 1\n"
+	"    rate_bp: 720\n"
+	"    min_amount: 100000\n"
+	"    term_days: 365\n"
+	"  - id: pb-family-trust\n"
+	"    name: product.pb-family-trust.name\n"
+	"    kind: trust\n"
+	"    segment: personal\n"
+	"    risk_level: 4\n"
+	"    series: six-butlers\n"
+	"    exclusive_to: [private-banking]\n";
+
+/* The catalogue text in a project with the base 'personal' and the editions 'mass' and 'private-banking'. */
+static void pt_validate(vt_run *r, const char *text, const char *schema_dir)
+{
+	static const char *const ids[] = { "mass", "personal", "private-banking" };
+	memset(r, 0, sizeof *r);
+	r->p = project_new();
+	r->p->editions = arena_alloc(r->p->arena, 3 * sizeof *r->p->editions);
+	for (size_t i = 0; i < 3; i++) {
+		edition *e = arena_alloc(r->p->arena, sizeof *e);
+		e->id = ids[i];
+		e->path = arena_printf(r->p->arena, "editions/%s.yaml", ids[i]);
+		e->abstract = i == 1;
+		r->p->editions[r->p->n_editions++] = e;
+	}
+	r->p->products_path = PT_PATH;
+	r->p->products = read_yaml_text(r->p, PT_PATH, text, strlen(text));
+	ck_assert_msg(r->p->products != NULL, "the test YAML does not parse");
+	r->errors = validate_products(r->p, schema_dir);
+	size_t len = 0;
+	FILE *f = open_memstream(&r->out, &len);
+	diag_print(r->p->diag, f, DIAG_TEXT, 0);
+	fclose(f);
+}
+
+/* One edit of the catalogue, exactly one error: "PT_PATH:line:col: error: msg" at `where`. */
+static void pt_case(const char *old, const char *new_text, const char *where, const char *msg)
+{
+	char *text = vt_sub(xstrdup(pt_catalogue), old, new_text);
+	vt_run r;
+	pt_validate(&r, text, "schemas");
+	char *pos = vt_pos(text, where), *want = NULL;
+	ck_assert(asprintf(&want, PT_PATH ":%s: error: %s\n", pos, msg) > 0);
+	ck_assert_msg(strstr(r.out, want) != NULL, "expected\n  %swithin\n%s", want, r.out);
+	ck_assert_msg(r.errors == 1, "expected 1 error, got %d:\n%s", r.errors, r.out);
+	free(want);
+	free(pos);
+	free(text);
+	vt_release(&r);
+}
+
+START_TEST(test_products_valid)
+{
+	vt_run r;
+	pt_validate(&r, pt_catalogue, "schemas");
+	ck_assert_msg(r.errors == 0 && diag_errors(r.p->diag) == 0, "%s", r.out);
+	vt_release(&r);
+}
+END_TEST
+
+START_TEST(test_products_range)
+{
+	pt_case("risk_level: 1", "risk_level: 9", "9\n",
+		"'risk_level' must be between 1 and 5, found '9' [schema-range]");
+	pt_case("risk_level: 4", "risk_level: 0", "0\n    series",
+		"'risk_level' must be between 1 and 5, found '0' [schema-range]");
+	pt_case("rate_bp: 720", "rate_bp: 100001", "100001",
+		"'rate_bp' must be between 0 and 100000, found '100001' [schema-range]");
+	pt_case("min_amount: 100000", "min_amount: -1", "-1",
+		"'min_amount' must be at least 0, found '-1' [schema-range]");
+	pt_case("term_days: 365", "term_days: -30", "-30",
+		"'term_days' must be at least 0, found '-30' [schema-range]");
+}
+END_TEST
+
+START_TEST(test_products_type)
+{
+	pt_case("min_amount: 100000", "min_amount: 1000.50", "1000.50",
+		"'min_amount' must be an amount in fen like 100000 (for 1,000.00 yuan), found '1000.50' [schema-type]");
+	pt_case("rate_bp: 720", "rate_bp: 7.2%", "7.2%",
+		"'rate_bp' must be a rate in basis points like 320 (for 3.20%), found '7.2%' [schema-type]");
+	pt_case("risk_level: 1", "risk_level: R1", "R1",
+		"'risk_level' must be a whole number, found 'R1' [schema-type]");
+}
+END_TEST
+
+START_TEST(test_products_enum)
+{
+	pt_case("kind: loan", "kind: laon", "laon",
+		"'kind' must be one of deposit, loan, wealth, fund, trust, insurance, bill, fx, acquiring, "
+		"payroll, pool, found 'laon'; did you mean 'loan'? [schema-enum]");
+	pt_case("segment: personal\n    risk_level: 1", "segment: persnal\n    risk_level: 1", "persnal",
+		"'segment' must be one of personal, enterprise, found 'persnal'; did you mean 'personal'? [schema-enum]");
+	pt_case("series: six-butlers", "series: butlers", "butlers",
+		"'series' must be one of six-butlers, found 'butlers' [schema-enum]");
+}
+END_TEST
+
+START_TEST(test_products_keys)
+{
+	pt_case("term_days: 365", "term_dayz: 365", "term_dayz",
+		"unknown key 'term_dayz' in product 'xingedai'; did you mean 'term_days'? [unknown-key]");
+	pt_case("    risk_level: 4\n", "", "id: pb-family-trust",
+		"missing required key 'risk_level' in product 'pb-family-trust' [missing-key]");
+	pt_case("exclusive_to: [private-banking]", "exclusive_to: private-banking", "private-banking",
+		"'exclusive_to' must be a list, found 'private-banking' [schema-type]");
+	pt_case("id: pb-family-trust", "id: PB-Trust", "PB-Trust",
+		"'id' must be an id like transfer-form (lowercase letters, digits, '_' and '-', "
+		"starting with a letter), found 'PB-Trust' [schema-pattern]");
+}
+END_TEST
+
+START_TEST(test_products_quoted_number)
+{
+	pt_case("min_amount: 100000", "min_amount: \"100\"", "\"100\"",
+		"'min_amount' expects a number, found the string \"100\" (remove the quotes) [quoted-number]");
+	pt_case("risk_level: 4", "risk_level: '4'", "'4'",
+		"'risk_level' expects a number, found the string \"4\" (remove the quotes) [quoted-number]");
+}
+END_TEST
+
+START_TEST(test_products_duplicate)
+{
+	pt_case("id: pb-family-trust", "id: xingedai", "xingedai\n    name: product.pb",
+		"product 'xingedai' is defined twice [duplicate-product]");
+	vt_run r;
+	char *text = vt_sub(xstrdup(pt_catalogue), "id: pb-family-trust", "id: xingedai");
+	pt_validate(&r, text, "schemas");
+	ck_assert_msg(strstr(r.out, PT_PATH ":2:9: note: product 'xingedai' is first defined here\n"), "%s", r.out);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+START_TEST(test_products_exclusive_to)
+{
+	pt_case("[private-banking]", "[private-bankng]", "private-bankng",
+		"product 'pb-family-trust' names unknown edition 'private-bankng' in 'exclusive_to'; "
+		"did you mean 'private-banking'? [unknown-edition]");
+	pt_case("[private-banking]", "[private-banking, care]", "care",
+		"product 'pb-family-trust' names unknown edition 'care' in 'exclusive_to' [unknown-edition]");
+	pt_case("[private-banking]", "[personal]", "personal]",
+		"product 'pb-family-trust' names the base 'personal' in 'exclusive_to'; only editions offer "
+		"products, name those that extend it [unknown-edition]");
+	/* a value of the wrong form is reported once, by the schema */
+	pt_case("[private-banking]", "[Private]", "Private",
+		"item 1 of 'exclusive_to' must be an id like transfer-form (lowercase letters, digits, '_' and "
+		"'-', starting with a letter), found 'Private' [schema-pattern]");
+}
+END_TEST
+
+START_TEST(test_products_several_errors)
+{
+	char *text = vt_sub(xstrdup(pt_catalogue), "risk_level: 1", "risk_level: 6");
+	text = vt_sub(text, "kind: trust", "kind: trusts");
+	text = vt_sub(text, "[private-banking]", "[mas]");
+	vt_run r;
+	pt_validate(&r, text, "schemas");
+	ck_assert_msg(r.errors == 3, "%s", r.out);
+	ck_assert_msg(strstr(r.out, "[schema-range]") && strstr(r.out, "did you mean 'trust'? [schema-enum]") &&
+		      strstr(r.out, "did you mean 'mass'? [unknown-edition]"), "%s", r.out);
+	ck_assert_msg(strstr(r.out, "[schema-range]") < strstr(r.out, "[schema-enum]"), "source order:\n%s", r.out);
+	free(text);
+	vt_release(&r);
+}
+END_TEST
+
+START_TEST(test_products_root)
+{
+	vt_run r;
+	pt_validate(&r, "- id: xingedai\n", "schemas");
+	ck_assert_msg(strstr(r.out, PT_PATH ":1:1: error: the product catalogue must be a map of keys, "
+			     "found a list [schema-type]\n"), "%s", r.out);
+	ck_assert_int_eq(r.errors, 1);
+	vt_release(&r);
+	pt_validate(&r, "products: {a: 1}\n", "schemas");
+	ck_assert_msg(strstr(r.out, PT_PATH ":1:11: error: 'products' must be a list, found a map [schema-type]\n"),
+		      "%s", r.out);
+	vt_release(&r);
+	/* a misspelt `products:` is unknown, and the list it should be is missing */
+	pt_validate(&r, "prodcts: []\n", "schemas");
+	ck_assert_int_eq(r.errors, 2);
+	ck_assert_msg(strstr(r.out, PT_PATH ":1:1: error: unknown key 'prodcts' in the product catalogue; "
+			     "did you mean 'products'? [unknown-key]\n") &&
+		      strstr(r.out, PT_PATH ":1:1: error: missing required key 'products' in the product "
+			     "catalogue [missing-key]\n"), "%s", r.out);
+	vt_release(&r);
+	/* no catalogue: nothing to check */
+	project *p = project_new();
+	ck_assert_int_eq(validate_products(p, "schemas"), 0);
+	project_free(p);
+}
+END_TEST
+
+/* A schema directory without products.xsd: editions validate, the catalogue says why it cannot. */
+START_TEST(test_products_schema_missing)
+{
+	char dir[] = "/tmp/vt-schemas-XXXXXX", *cwd = getcwd(NULL, 0), *from = NULL, *to = NULL;
+	ck_assert(mkdtemp(dir) != NULL);
+	static const char *const files[] = { "edition.xsd", "components.xsd" };
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert(asprintf(&from, "%s/schemas/%s", cwd, files[i]) > 0);
+		ck_assert(asprintf(&to, "%s/%s", dir, files[i]) > 0);
+		ck_assert_int_eq(symlink(from, to), 0);
+		free(from);
+		free(to);
+	}
+	vt_run r;
+	pt_validate(&r, pt_catalogue, dir);
+	ck_assert_int_eq(r.errors, 1);
+	char *want = NULL;
+	ck_assert(asprintf(&want, "error: cannot read the schema '%s/products.xsd' [schema-missing]", dir) > 0);
+	ck_assert_msg(strstr(r.out, want), "%s", r.out);
+	char *ed = vt_fixture();
+	vt_run e;
+	vt_validate(&e, ed, 0, dir);
+	ck_assert_msg(e.errors == 0, "%s", e.out);
+	vt_release(&e);
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert(asprintf(&to, "%s/%s", dir, files[i]) > 0);
+		unlink(to);
+		free(to);
+	}
+	rmdir(dir);
+	free(want);
+	free(ed);
+	free(cwd);
+	vt_release(&r);
+}
+END_TEST
+
+/* The bank's own catalogue follows products.xsd. */
+START_TEST(test_real_products_valid)
+{
+	project *p = project_new();
+	ck_assert_int_eq(project_load(p, "editions"), 0);
+	ck_assert_ptr_nonnull(p->products);
+	int errors = validate_products(p, "schemas");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	diag_print(p->diag, f, DIAG_TEXT, 0);
+	fclose(f);
+	ck_assert_msg(errors == 0, "%d errors in editions/products.yaml:\n%s", errors, out);
+	free(out);
+	project_free(p);
+}
+END_TEST
+
 Suite *suite_validate(void);
 Suite *suite_validate(void)
 {
@@ -521,6 +784,18 @@ Suite *suite_validate(void)
 	tcase_add_test(tc, test_root_not_a_map);
 	tcase_add_test(tc, test_all_components_known);
 	tcase_add_test(tc, test_real_editions_valid);
+	tcase_add_test(tc, test_products_valid);
+	tcase_add_test(tc, test_products_range);
+	tcase_add_test(tc, test_products_type);
+	tcase_add_test(tc, test_products_enum);
+	tcase_add_test(tc, test_products_keys);
+	tcase_add_test(tc, test_products_quoted_number);
+	tcase_add_test(tc, test_products_duplicate);
+	tcase_add_test(tc, test_products_exclusive_to);
+	tcase_add_test(tc, test_products_several_errors);
+	tcase_add_test(tc, test_products_root);
+	tcase_add_test(tc, test_products_schema_missing);
+	tcase_add_test(tc, test_real_products_valid);
 	suite_add_tcase(s, tc);
 	return s;
 }
