@@ -139,8 +139,9 @@ static void send_text(req *r, strbuf *text)
 	r->rs->status = 200;
 	r->rs->content_type = CT_JSON;
 	http_response_header(r->rs, "Cache-Control", "no-store");
-	strbuf_reset(&r->rs->body);
-	strbuf_add(&r->rs->body, text->buf, text->len);
+	strbuf body = r->rs->body;         /* the text becomes the body: no copy */
+	r->rs->body = *text;
+	*text = body;
 }
 
 /* Answers a flow's status as JSON: on success the result's text when there is one. */

@@ -368,6 +368,46 @@ typedef struct text_args {
 	int rc;
 } text_args;
 
+static bool declared(json_t *decls, const char *key)
+{
+	size_t i;
+	json_t *decl;
+	json_array_foreach(decls, i, decl) {
+		const char *id = json_string_value(json_object_get(decl, "id"));
+		if (id && !strcmp(id, key))
+			return true;
+	}
+	return !strcmp(key, "ok") || !strcmp(key, "message");
+}
+
+/* The fields the text leaves out must still be fit for JSON, as the jansson way checks. */
+static bool others_fit(lua_State *L, json_t *decls)
+{
+	strbuf why = STRBUF_INIT;
+	bool fit = true;
+	lua_pushnil(L);
+	while (fit && lua_next(L, 1)) {
+		size_t klen;
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &klen) : NULL;
+		fit = k && flow_json_key(k, klen) && (declared(decls, k) || flow_json_check(L, -1, &why));
+		lua_pop(L, 1);
+	}
+	if (!fit)
+		lua_pop(L, 1);
+	strbuf_release(&why);
+	return fit;
+}
+
+/* Writes ,"id":value (or without the comma first); false when the value is not fit for JSON. */
+static bool text_field(lua_State *L, const char *id, bool *first, strbuf *text)
+{
+	strbuf_adds(text, *first ? "\"" : ",\"");
+	strbuf_adds(text, id);
+	strbuf_adds(text, "\":");
+	*first = false;
+	return flow_json_write(L, -1, text);
+}
+
 /* In a protected call (pushing a key may allocate): the raw table at 1. Sets
  * a->rc 0 with the filtered result in text and its ok and message in
  * a->result, or 1: take the jansson way. */
@@ -378,8 +418,10 @@ static int text_result(lua_State *L)
 	size_t i;
 	bool first = true;
 	a->rc = 1;
-	if (lua_type(L, 1) != LUA_TTABLE || flow_table_length(L, 1) >= 0 || !text_decls_plain(decls))
+	if (lua_type(L, 1) != LUA_TTABLE || flow_table_length(L, 1) >= 0 || !text_decls_plain(decls) ||
+	    !others_fit(L, decls))
 		return 0;
+	strbuf_grow(a->text, 4096);
 	strbuf_addc(a->text, '{');
 	json_array_foreach(decls, i, decl) {
 		const char *id = json_string_value(json_object_get(decl, "id"));
@@ -387,31 +429,29 @@ static int text_result(lua_State *L)
 			continue;
 		lua_pushstring(L, id);
 		lua_rawget(L, 1);
-		if (!text_fits(L, -1, json_string_value(json_object_get(decl, "type"))))
+		if (!text_fits(L, -1, json_string_value(json_object_get(decl, "type"))) ||
+		    !text_field(L, id, &first, a->text))
 			return 0;
-		strbuf_addf(a->text, first ? "\"%s\":" : ",\"%s\":", id);
-		first = false;
-		flow_json_write(L, -1, a->text);
 		lua_pop(L, 1);
 	}
 	lua_pushliteral(L, "ok");
 	lua_rawget(L, 1);
 	lua_pushliteral(L, "message");
 	lua_rawget(L, 1);
-	if (lua_type(L, -2) == LUA_TBOOLEAN) {
-		strbuf_adds(a->text, first ? "\"ok\":" : ",\"ok\":");
-		flow_json_write(L, -2, a->text);
-		first = false;
+	bool has_ok = lua_type(L, -2) == LUA_TBOOLEAN, has_msg = lua_type(L, -1) == LUA_TSTRING;
+	if (has_ok) {
+		lua_pushvalue(L, -2);
+		if (!text_field(L, "ok", &first, a->text))
+			return 0;
+		lua_pop(L, 1);
 	}
-	if (lua_type(L, -1) == LUA_TSTRING) {
-		strbuf_adds(a->text, first ? "\"message\":" : ",\"message\":");
-		flow_json_write(L, -1, a->text);
-	}
+	if (has_msg && !text_field(L, "message", &first, a->text))
+		return 0;
 	strbuf_addc(a->text, '}');
 	a->result = json_object();
-	if (lua_type(L, -2) == LUA_TBOOLEAN)
+	if (has_ok)
 		json_object_set_new(a->result, "ok", json_boolean(lua_toboolean(L, -2)));
-	if (lua_type(L, -1) == LUA_TSTRING)
+	if (has_msg)
 		json_object_set_new(a->result, "message", json_string(lua_tostring(L, -1)));
 	a->rc = 0;
 	return 0;
@@ -511,15 +551,13 @@ static int run_lua(flow_vm *vm, flow_run_state *run, int ref, json_t *params, js
 	lua_pushcfunction(L, run_protected);
 	lua_pushlightuserdata(L, &a);
 	int status = lua_pcall(L, 1, 1, 0), rc;
-	strbuf why = STRBUF_INIT;
 	if (status != LUA_OK || run->killed) {
 		rc = lua_failure(vm, run, status, flow_id, err);
-	} else if (text && flow_json_check(L, -1, &why) && text_way(L, spec, result, text) == 0) {
+	} else if (text && text_way(L, spec, result, text) == 0) {
 		rc = 0;
 	} else {
 		rc = json_result(L, spec, flow_id, result, text, err);
 	}
-	strbuf_release(&why);
 	lua_settop(L, top);
 	vm->run = NULL;
 	json_decref(run->pending);

@@ -65,9 +65,11 @@ json_t *flow_to_json(lua_State *L, int idx, strbuf *err);
 long long flow_table_length(lua_State *L, int idx);
 /* Would flow_to_json take the value at idx? If not, the reason in err (never raises). */
 bool flow_json_check(lua_State *L, int idx, strbuf *err);
-/* Appends the text json_dumps(flow_to_json(v), JSON_COMPACT) gives, for a value
- * flow_json_check took. */
-void flow_json_write(lua_State *L, int idx, strbuf *out);
+/* Appends the text json_dumps(flow_to_json(v), JSON_COMPACT) gives; false (and
+ * part of it appended) when flow_to_json would not take the value. */
+bool flow_json_write(lua_State *L, int idx, strbuf *out);
+/* Would jansson take the string as an object key as it is (valid UTF-8, no NUL)? */
+bool flow_json_key(const char *s, size_t len);
 /* The flow's deadline passed? */
 bool flow_deadline_passed(const flow_run_state *run);
 

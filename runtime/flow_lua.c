@@ -341,22 +341,50 @@ json_t *flow_to_json(lua_State *L, int idx, strbuf *err)
  * keys (two keys may meet as one string there).
  */
 
+/* What a byte asks of the writer: 0 nothing, 1 an escape, 2 a UTF-8 check. */
+static unsigned char byte_kind(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' ? 1 : c >= 0x80 ? 2 : 0;
+}
+
+/* UTF-8 as jansson accepts it: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+		if (n == 0 || i + n > len)
+			return false;
+		unsigned long v = n == 1 ? c : n == 2 ? c & 0x1Fu : n == 3 ? c & 0x0Fu : c & 0x07u;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			v = (v << 6) | (s[i + k] & 0x3Fu);
+		}
+		if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (n == 3 && v < 0x800) ||
+		    (n == 4 && v < 0x10000))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 /* A string as jansson writes it; false when it is not valid UTF-8. */
 static bool text_string(const char *s, size_t len, bool check, strbuf *out)
 {
-	bool plain = true, ascii = true;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == '"' || c == '\\')
-			plain = false;
-		else if (c >= 0x80)
-			ascii = false;
-	}
-	if (plain && (ascii || !check)) {
+	unsigned char need = 0;
+	for (size_t i = 0; i < len && !(need & 1); i++)
+		need |= byte_kind((unsigned char)s[i]);
+	if (!(need & 1)) {
+		if (check && need && !utf8_valid((const unsigned char *)s, len))
+			return false;
 		if (out) {
-			strbuf_addc(out, '"');
-			strbuf_add(out, s, len);
-			strbuf_addc(out, '"');
+			strbuf_grow(out, len + 2);
+			out->buf[out->len] = '"';
+			memcpy(out->buf + out->len + 1, s, len);
+			out->len += len + 2;
+			out->buf[out->len - 1] = '"';
+			out->buf[out->len] = '\0';
 		}
 		return true;
 	}
@@ -370,6 +398,20 @@ static bool text_string(const char *s, size_t len, bool check, strbuf *out)
 	}
 	json_decref(j);
 	return true;
+}
+
+static void text_integer(long long v, strbuf *out)
+{
+	char digits[24];
+	size_t n = 0;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	do {
+		digits[sizeof digits - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		digits[sizeof digits - 1 - n++] = '-';
+	strbuf_add(out, digits + sizeof digits - n, n);
 }
 
 static bool text_value(lua_State *L, int idx, int depth, bool check, strbuf *out, strbuf *err);
@@ -472,7 +514,7 @@ static bool text_value(lua_State *L, int idx, int depth, bool check, strbuf *out
 		if (!lua_isinteger(L, idx))
 			return text_by_jansson(L, idx, depth, out, err);
 		if (out)
-			strbuf_addf(out, "%lld", (long long)lua_tointeger(L, idx));
+			text_integer((long long)lua_tointeger(L, idx), out);
 		return true;
 	case LUA_TSTRING: {
 		size_t len;
@@ -496,11 +538,17 @@ bool flow_json_check(lua_State *L, int idx, strbuf *err)
 	return text_value(L, lua_absindex(L, idx), 0, true, NULL, err);
 }
 
-void flow_json_write(lua_State *L, int idx, strbuf *out)
+bool flow_json_write(lua_State *L, int idx, strbuf *out)
 {
 	strbuf err = STRBUF_INIT;
-	text_value(L, lua_absindex(L, idx), 0, false, out, &err);
+	bool ok = text_value(L, lua_absindex(L, idx), 0, true, out, &err);
 	strbuf_release(&err);
+	return ok;
+}
+
+bool flow_json_key(const char *s, size_t len)
+{
+	return !memchr(s, 0, len) && text_string(s, len, true, NULL);
 }
 
 /* --- the bank bridge ------------------------------------------------------------- */

@@ -114,6 +114,15 @@ static const struct test_flow {
 	{ "shapes_bad_utf8", "return function() return { name = 'a\\xff' } end" },
 	{ "shapes_bad_key", "return function() return { products = { ['\\xc3'] = 1 } } end" },
 	{ "shapes_hidden", "return function() return { count = 1, other = { print } } end" },
+	{ "utf8_overlong", "return function() return { name = 'a\\xc0\\xafb' } end" },
+	{ "utf8_overlong3", "return function() return { name = '\\xe0\\x80\\xaf' } end" },
+	{ "utf8_surrogate", "return function() return { name = '\\u{D800}' } end" },
+	{ "utf8_too_big", "return function() return { name = '\\u{110000}' } end" },
+	{ "utf8_cut", "return function() return { name = 'ab\\xe7\\xa8' } end" },
+	{ "utf8_max", "return function() return { name = '\\u{10FFFF}\\u{FFFF}\\u{80}\\u{7FF}\\u{800}\\u{10000}' } end" },
+	{ "utf8_hidden", "return function() return { count = 2, other = '\\xff' } end" },
+	{ "utf8_top_key", "return function() return { count = 2, ['\\xff'] = 1 } end" },
+	{ "ret_meta", "return function() return setmetatable({ count = 1 }, { __index = function() return 'x' end }) end" },
 	{ "shapes_nulkey", "return function() return { mixed = { ['a\\0b'] = 1, ['a'] = 2 }, nested = { ['a\\0'] = 1 } } end" },
 	{ "transfer_nolimit", "return function(p, ctx)\n"
 			      "  return bank.transfer{ from = p.from, to_account = p.to_account, amount = p.amount,\n"
@@ -195,6 +204,11 @@ static const char specs_json[] =
 	" \"shapes_bad_utf8\":{\"returns\":" SHAPES_RETURNS "},"
 	" \"shapes_bad_key\":{\"returns\":" SHAPES_RETURNS "},"
 	" \"shapes_hidden\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"utf8_overlong\":{\"returns\":" SHAPES_RETURNS "}, \"utf8_overlong3\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"utf8_surrogate\":{\"returns\":" SHAPES_RETURNS "}, \"utf8_too_big\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"utf8_cut\":{\"returns\":" SHAPES_RETURNS "}, \"utf8_max\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"utf8_hidden\":{\"returns\":" SHAPES_RETURNS "}, \"utf8_top_key\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"ret_meta\":{\"returns\":" SHAPES_RETURNS "},"
 	" \"shapes_nulkey\":{\"returns\":" SHAPES_RETURNS "}}";
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -584,6 +598,9 @@ START_TEST(test_result_text)
 		{ "ret_types", FLOW_OK }, { "ret_func", FLOW_ERROR }, { "ret_nan", FLOW_ERROR },
 		{ "ret_number", FLOW_ERROR }, { "ret_bad_type", FLOW_ERROR }, { "echo", FLOW_OK },
 		{ "caught", FLOW_OK }, { "pattern_ok", FLOW_OK }, { "error", FLOW_ERROR },
+		{ "utf8_overlong", FLOW_ERROR }, { "utf8_overlong3", FLOW_ERROR }, { "utf8_surrogate", FLOW_ERROR },
+		{ "utf8_too_big", FLOW_ERROR }, { "utf8_cut", FLOW_ERROR }, { "utf8_max", FLOW_OK },
+		{ "utf8_hidden", FLOW_ERROR }, { "utf8_top_key", FLOW_ERROR }, { "ret_meta", FLOW_OK },
 	};
 	json_t *echo = json_pack("{s:s, s:i}", "a", "x", "n", 3), *none = json_object();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
