@@ -1,6 +1,7 @@
 /*
  * validate: the resolved edition against schemas/edition.xsd (which includes
- * schemas/components.xsd), with messages a product owner can act on.
+ * schemas/components.xsd), and products.yaml against schemas/products.xsd, with
+ * messages a product owner can act on.
  *
  * YAML -> XML. The resolved tree is rebuilt as a libxml2 document:
  *   - the edition's root map is the element <edition>;
@@ -42,6 +43,11 @@
  *
  * Abstract bases are checked too, but may leave required keys outside list items
  * (version, home, theme tokens, ...) to the editions that extend them.
+ *
+ * The product catalogue (products.yaml) goes the same way against products.xsd
+ * (which includes edition.xsd): the file is the element <catalogue>. Then ids must
+ * be unique (duplicate-product) and exclusive_to name concrete editions
+ * (unknown-edition). A missing products.xsd stops only the catalogue's check.
  *
  * The schemas are parsed once per process and kept for the next edition.
  */
@@ -1504,10 +1510,11 @@ static void check_catalogue(vctx *v, const node *list)
 		const node *id = node_get(list->items[i], "id"), *ex = node_get(list->items[i], "exclusive_to");
 		if (!id || id->kind != NODE_SCALAR)
 			continue;
-		for (size_t j = 0; j < i && !reported_at(v, id->pos); j++)
-			if (node_is(node_get(list->items[j], "id"), id->str)) {
+		for (size_t j = 0; j < i; j++)
+			if (node_is(node_get(list->items[j], "id"), id->str) && !reported_at(v, id->pos)) {
 				add(v, id->pos, NULL, "duplicate-product", "product '%s' is defined twice", id->str);
 				v->out[v->n_out - 1].first = node_get(list->items[j], "id");
+				break;
 			}
 		for (size_t j = 0; ex && ex->kind == NODE_SEQ && j < ex->count; j++)
 			exclusive_edition(v, ex->items[j], id->str, names, n);
