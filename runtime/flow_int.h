@@ -37,6 +37,8 @@ typedef struct flow_vm {
 	unsigned char key[32];      /* the pack's SHA-256 (or the edition's address when packless) */
 	size_t used, cap;           /* bytes allocated by this state, and its cap */
 	int env_mt_ref;             /* metatable of each run's _ENV: __index = the sandbox globals */
+	json_t *catalogue;          /* the product catalogue catalogue_ref was made from (not owned) */
+	int catalogue_ref;          /* its products as Lua lists of keys and values, or LUA_NOREF */
 	flow_run_state *run;
 	flow_chunk *chunks;
 	size_t n_chunks, cap_chunks;

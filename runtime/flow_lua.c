@@ -597,6 +597,135 @@ static int budget_ms(const flow_run_state *run)
 	return ms < 1 ? 1 : ms > 600000 ? 600000 : (int)ms;
 }
 
+/*
+ * bank.products() against the embedded bank: the bank is asked for the
+ * holdings only, and each product comes from a Lua template of the edition's
+ * catalogue made once per state: a list k1, v1, k2, v2... in the catalogue's
+ * order, copied into a fresh table per run (the same insertions, in the same
+ * order, as pushing the bank's JSON would make, so the same table). Only a
+ * catalogue of flat products (no lists or objects inside) gets templates:
+ * a nested value would be shared between runs.
+ */
+static bool catalogue_flat(json_t *catalogue)
+{
+	size_t i;
+	json_t *p, *v;
+	const char *k;
+	if (!json_is_array(catalogue))
+		return false;
+	json_array_foreach(catalogue, i, p) {
+		if (!json_is_object(p))
+			continue;
+		json_object_foreach(p, k, v)
+			if (json_is_object(v) || json_is_array(v))
+				return false;
+	}
+	return true;
+}
+
+/* Pushes the templates of the products bk_op_products would answer (objects with a string id). */
+static void push_templates(lua_State *L, json_t *catalogue)
+{
+	size_t i, n = 0;
+	json_t *p, *v;
+	const char *k;
+	lua_createtable(L, (int)json_array_size(catalogue), 0);
+	json_array_foreach(catalogue, i, p) {
+		if (!json_is_object(p) || !json_is_string(json_object_get(p, "id")))
+			continue;
+		lua_createtable(L, 2 * (int)json_object_size(p), 0);
+		lua_Integer m = 0;
+		json_object_foreach(p, k, v) {
+			if (json_is_null(v))
+				continue;            /* pushing null sets nothing */
+			lua_pushstring(L, k);
+			lua_rawseti(L, -2, ++m);
+			flow_push_json(L, v);
+			lua_rawseti(L, -2, ++m);
+		}
+		lua_rawseti(L, -2, (lua_Integer)++n);
+	}
+}
+
+/* The templates' registry ref for this catalogue, made on first use; LUA_NOREF: not flat. */
+static int catalogue_templates(lua_State *L, flow_vm *vm, json_t *catalogue)
+{
+	if (vm->catalogue == catalogue)
+		return vm->catalogue_ref;
+	if (!catalogue_flat(catalogue))
+		return LUA_NOREF;
+	push_templates(L, catalogue);
+	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	luaL_unref(L, LUA_REGISTRYINDEX, vm->catalogue_ref);
+	vm->catalogue = catalogue;
+	vm->catalogue_ref = ref;
+	return ref;
+}
+
+/* Pushes the products: the templates filled in with the holdings (a list of {id, holding}). */
+static void push_products(lua_State *L, int ref, json_t *catalogue, json_t *held)
+{
+	size_t i, j, n = 0;
+	json_t *p, *h;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+	int tpl = lua_gettop(L);
+	lua_createtable(L, (int)lua_rawlen(L, tpl), 0);
+	json_array_foreach(catalogue, i, p) {
+		const char *id = json_string_value(json_object_get(p, "id"));
+		if (!json_is_object(p) || !id)
+			continue;
+		lua_rawgeti(L, tpl, (lua_Integer)++n);
+		lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
+		lua_createtable(L, 0, (int)json_object_size(p) + !json_object_get(p, "holding"));
+		for (lua_Integer m = 1; m < len; m += 2) {
+			lua_rawgeti(L, -2, m);
+			lua_rawgeti(L, -3, m + 1);
+			lua_rawset(L, -3);
+		}
+		json_t *amount = NULL;
+		json_array_foreach(held, j, h)
+			if (!strcmp(json_string_value(json_object_get(h, "id")), id))
+				amount = json_object_get(h, "holding");
+		lua_pushliteral(L, "holding");
+		if (amount)
+			flow_push_json(L, amount);
+		else
+			lua_pushinteger(L, 0);
+		lua_rawset(L, -3);
+		lua_remove(L, -2);                /* the template */
+		lua_rawseti(L, -2, (lua_Integer)n);
+	}
+	lua_remove(L, tpl);
+}
+
+/* bank.products() with no arguments against the embedded bank; false: not this case. */
+static bool products_local(lua_State *L, flow_run_state *run, const char *op, int *rc, strbuf *err)
+{
+	json_t *catalogue = run->ed->products, *held = NULL;
+	if (strcmp(op, "products") || lua_gettop(L) != 0 || !catalogue ||
+	    backend_url_of(backend_service_of(op)))
+		return false;
+	int ref = catalogue_templates(L, vm_of(L), catalogue);
+	if (ref == LUA_NOREF)
+		return false;
+	json_t *args = json_array();
+	*rc = backend_call_by(run->runner->bank, run->who, op, args, budget_ms(run), &held, err);
+	json_decref(args);
+	if (*rc != 0)
+		return true;
+	if (!json_is_array(held)) {
+		*rc = -1;
+		json_decref(held);
+		strbuf_adds(err, "internal");
+		return true;
+	}
+	run->pending = held;                 /* freed by the run if pushing runs out of memory */
+	push_products(L, ref, catalogue, held);
+	run->pending = NULL;
+	json_decref(held);
+	return true;
+}
+
 static int bank_bridge(lua_State *L)
 {
 	flow_vm *vm = vm_of(L);
@@ -611,8 +740,18 @@ static int bank_bridge(lua_State *L)
 		return luaL_error(L, "flow timed out");
 	}
 	strbuf err = STRBUF_INIT;
-	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
 	int rc = -1;
+	if (products_local(L, run, op, &rc, &err)) {
+		if (rc == 0) {
+			strbuf_release(&err);
+			return 1;
+		}
+		snprintf(run->bank_code, sizeof run->bank_code, "%s", err.buf);
+		strbuf_release(&err);
+		lua_pushstring(L, run->bank_code);
+		return lua_error(L);
+	}
+	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
 	if (args)
 		rc = backend_call_by(run->runner->bank, run->who, op, args, budget_ms(run), &res, &err);
 	json_decref(args);
@@ -864,6 +1003,7 @@ flow_vm *flow_vm_new(size_t cap, strbuf *err)
 		return NULL;
 	}
 	*(flow_vm **)lua_getextraspace(vm->L) = vm;
+	vm->catalogue_ref = LUA_NOREF;
 	lua_pushcfunction(vm->L, sandbox_setup);
 	lua_pushlightuserdata(vm->L, vm);
 	if (lua_pcall(vm->L, 1, 0, 0) != LUA_OK) {

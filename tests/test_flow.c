@@ -123,6 +123,11 @@ static const struct test_flow {
 	{ "utf8_hidden", "return function() return { count = 2, other = '\\xff' } end" },
 	{ "utf8_top_key", "return function() return { count = 2, ['\\xff'] = 1 } end" },
 	{ "ret_meta", "return function() return setmetatable({ count = 1 }, { __index = function() return 'x' end }) end" },
+	{ "prod_list", "return function()\n"
+		       "  local first = bank.products()\n"
+		       "  for _, p in ipairs(first) do p.name = 'changed' p.extra = { 1 } end\n"
+		       "  first[#first + 1] = { id = 'fake' }\n"
+		       "  return { products = bank.products(), count = #first } end" },
 	{ "shapes_nulkey", "return function() return { mixed = { ['a\\0b'] = 1, ['a'] = 2 }, nested = { ['a\\0'] = 1 } } end" },
 	{ "transfer_nolimit", "return function(p, ctx)\n"
 			      "  return bank.transfer{ from = p.from, to_account = p.to_account, amount = p.amount,\n"
@@ -209,6 +214,7 @@ static const char specs_json[] =
 	" \"utf8_cut\":{\"returns\":" SHAPES_RETURNS "}, \"utf8_max\":{\"returns\":" SHAPES_RETURNS "},"
 	" \"utf8_hidden\":{\"returns\":" SHAPES_RETURNS "}, \"utf8_top_key\":{\"returns\":" SHAPES_RETURNS "},"
 	" \"ret_meta\":{\"returns\":" SHAPES_RETURNS "},"
+	" \"prod_list\":{\"returns\":" SHAPES_RETURNS "},"
 	" \"shapes_nulkey\":{\"returns\":" SHAPES_RETURNS "}}";
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -629,6 +635,49 @@ START_TEST(test_result_text)
 }
 END_TEST
 
+/* bank.products() gives what the bank gives for the edition's catalogue, fresh tables each time,
+ * whether the catalogue is flat (Lua templates) or not (the bank's JSON). */
+START_TEST(test_products)
+{
+	static const char *const catalogues[] = {
+		"[{\"id\":\"xingfu-daily\",\"kind\":\"wealth\",\"risk_level\":2,\"rate_bp\":215,\"name\":\"\u5174\u798f\"},"
+		" {\"id\":\"no-holding\",\"kind\":\"deposit\",\"note\":null,\"holding\":77,\"flag\":true},"
+		" 42, {\"kind\":\"no id\"}, {\"id\":\"r\",\"rate\":1.5}]",
+		"[{\"id\":\"xingfu-daily\",\"kind\":\"wealth\",\"tags\":[\"a\",\"b\"]},{\"id\":\"x\",\"o\":{\"k\":1}}]",
+		"[]",
+	};
+	json_t *saved = ed.products, *none = json_object();
+	for (size_t c = 0; c < sizeof catalogues / sizeof catalogues[0]; c++) {
+		ed.products = json_loads(catalogues[c], 0, NULL);
+		ck_assert_ptr_nonnull(ed.products);
+		json_t *want = NULL, *args = json_pack("[O]", ed.products);
+		strbuf err = STRBUF_INIT, text = STRBUF_INIT;
+		ck_assert_int_eq(bank_call(bk, &zhangwei, "products", args, &want, &err), 0);
+		size_t i;
+		json_t *p;
+		json_array_foreach(want, i, p)
+			json_object_del(p, "note");          /* a null field is no field in Lua */
+		for (int round = 0; round < 2; round++) {
+			json_t *got = NULL;
+			strbuf_reset(&text);
+			ck_assert_int_eq(flow_run_text(runner, &ed, "prod_list", none, &zhangwei, &got, &text, &err), FLOW_OK);
+			json_t *parsed = json_loads(text.buf, 0, NULL);
+			ck_assert_msg(json_equal(json_object_get(parsed, "products"), want), "catalogue %zu: %s", c, text.buf);
+			ck_assert_int_eq(json_integer_value(json_object_get(parsed, "count")), json_array_size(want) + 1);
+			json_decref(parsed);
+			json_decref(got);
+		}
+		json_decref(want);
+		json_decref(args);
+		json_decref(ed.products);
+		strbuf_release(&err);
+		strbuf_release(&text);
+	}
+	ed.products = saved;
+	json_decref(none);
+}
+END_TEST
+
 /* --- the bank through flows -------------------------------------------------------------- */
 
 START_TEST(test_identity_from_c)
@@ -814,6 +863,7 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, test_pattern_bombs);
 	tcase_add_test(tc, test_results);
 	tcase_add_test(tc, test_result_text);
+	tcase_add_test(tc, test_products);
 	tcase_add_test(tc, test_tiny_cap);
 	tcase_add_test(tc, test_identity_from_c);
 	tcase_add_test(tc, test_transfer_flow);
