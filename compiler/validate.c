@@ -30,16 +30,10 @@
  * so such children are removed and the document validated again (a few passes at
  * most), keeping one copy of each message.
  *
- * Reading the schema. To name the keys allowed somewhere ("did you mean"), to say
- * what a value should look like, and to know which keys hold numbers or booleans
- * (a quoted "16" is a string, not a number: after validation every such value
- * written quoted is an error), this file reads the XSD documents itself. It
- * understands the subset the schemas use: global and local element/attribute
- * declarations (name, ref, type, use, minOccurs), complexType with sequence, choice,
- * all, group and attributeGroup references and complexContent extension, simpleType
- * restrictions with their facets, xs:include, and <xs:appinfo> under a simpleType as
- * the phrase messages use ("a colour like #1A2B3C"). Built-in types are written with
- * the prefix xs:, and the schemas have no target namespace.
+ * Reading the schema. The keys allowed somewhere ("did you mean"), what a value
+ * should look like, and which keys hold numbers or booleans (a quoted "16" is a
+ * string, not a number: after validation every such value written quoted is an
+ * error) come from xsd.c, which loads the schemas and reads the XSD documents.
  *
  * Abstract bases are checked too, but may leave required keys outside list items
  * (version, home, theme tokens, ...) to the editions that extend them.
@@ -49,14 +43,16 @@
  * be unique (duplicate-product) and exclusive_to name concrete editions
  * (unknown-edition). A missing products.xsd stops only the catalogue's check.
  *
- * The schemas are parsed once per process and kept for the next edition.
+ * The schemas are parsed once per process and kept for the next edition (xsd.c).
+ * Editions may be validated on several threads at once: the schemas are loaded
+ * under xsd_lock, libxml2 only reads a compiled schema, and the memo and clean
+ * sets are vcache.c's (thread-safe).
  */
 #include "model.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,584 +61,14 @@
 
 #include "strbuf.h"
 #include "vcache.h"
+#include "xsd.h"
 
-#define XS_NS "http://www.w3.org/2001/XMLSchema"
-#define MAX_XSD_DOCS 8
-#define MAX_XSD_DEPTH 64
 #define MAX_PASSES 16
-#define MAX_ENUMS 64
 #define MAX_NAMES 256
-
-/* ---------------------------------------------------------------- schema cache */
-
-typedef struct schema_set {
-	char *dir;                  /* the schema_dir it was loaded from */
-	xmlSchemaPtr schema, products_schema;   /* edition.xsd, products.xsd */
-	xmlDocPtr docs[MAX_XSD_DOCS];
-	size_t n_docs;
-	char *error;                /* why loading failed; NULL when loaded */
-	char *products_error;       /* why products.xsd did not load (editions still can) */
-	const diag_ctx *told;       /* the diagnostics that already have that error */
-	const char *components[MAX_NAMES];   /* names in the group "component" */
-	size_t n_components;
-	struct global_entry *globals;        /* every top-level declaration, sorted */
-	size_t n_globals;
-	unsigned generation;        /* bumped on release: older memo answers are stale */
-	int local;                  /* an element's validity depends on it alone (see clean_*) */
-} schema_set;
-
-#define MEMO_IS_LIST 2         /* memo kinds besides xsd_kind */
-#define MEMO_ITEM_DECL 3
-
-typedef struct global_entry {
-	const char *kind;           /* "element", "complexType", ... */
-	const char *name;
-	const xmlNode *decl;
-} global_entry;
-
-static schema_set cache;
-
-/*
- * Threads. Editions may be validated on several threads at once: the schema is
- * loaded (and cache.told written) under schema_lock, libxml2 only reads a
- * compiled schema, and the memo and clean sets are vcache.c's (thread-safe).
- */
-static pthread_mutex_t schema_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
-}
-
-static int is_xs(const xmlNode *n, const char *name)
-{
-	return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-	       xmlStrEqual(n->ns->href, BAD_CAST XS_NS) && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-/* An attribute of an XSD node, pointing into the document (no copy to free). */
-static const char *prop(const xmlNode *n, const char *name)
-{
-	xmlAttrPtr a = n ? xmlHasProp((xmlNodePtr)n, BAD_CAST name) : NULL;
-	if (!a || !a->children || a->children->type != XML_TEXT_NODE)
-		return NULL;
-	return (const char *)a->children->content;
-}
-
-static int is_builtin(const char *qname)
-{
-	return qname && !strncmp(qname, "xs:", 3);
-}
-
-static int global_cmp(const void *x, const void *y)
-{
-	const global_entry *a = x, *b = y;
-	int k = strcmp(a->kind, b->kind);
-	return k ? k : strcmp(a->name, b->name);
-}
-
-/* Indexes the top-level declarations of every loaded document (looked up constantly). */
-static void index_globals(schema_set *s)
-{
-	size_t n = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < s->n_docs; i++) {
-			const xmlNode *root = xmlDocGetRootElement(s->docs[i]);
-			for (const xmlNode *c = root ? root->children : NULL; c; c = c->next) {
-				if (c->type != XML_ELEMENT_NODE || !prop(c, "name"))
-					continue;
-				if (pass)
-					s->globals[n] = (global_entry){ (const char *)c->name, prop(c, "name"), c };
-				n++;
-			}
-		}
-		if (!pass) {
-			s->globals = xcalloc(n ? n : 1, sizeof *s->globals);
-			n = 0;
-		}
-	}
-	s->n_globals = n;
-	qsort(s->globals, n, sizeof *s->globals, global_cmp);
-}
-
-/* A global declaration of the given XSD kind ("element", "simpleType", ...). */
-static const xmlNode *xsd_global(const char *kind, const char *qname)
-{
-	if (!qname || is_builtin(qname) || !cache.n_globals)
-		return NULL;
-	const char *colon = strchr(qname, ':');
-	global_entry key = { kind, colon ? colon + 1 : qname, NULL };
-	const global_entry *g = bsearch(&key, cache.globals, cache.n_globals, sizeof key, global_cmp);
-	return g ? g->decl : NULL;
-}
-
-static void parse_error(void *ctx, xmlErrorPtr err)
-{
-	char **out = ctx;
-	if (*out || !err || !err->message)
-		return;
-	size_t n = strlen(err->message);
-	while (n && (err->message[n - 1] == '\n' || err->message[n - 1] == '.'))
-		n--;
-	*out = xstrndup(err->message, n);
-}
-
-static int load_xsd_doc(schema_set *s, const char *dir, const char *file, int depth)
-{
-	char *path = NULL;
-	if (asprintf(&path, "%s/%s", dir, file) < 0)
-		abort();
-	for (size_t i = 0; i < s->n_docs; i++)
-		if (streq((const char *)s->docs[i]->URL, path)) {
-			free(path);
-			return 0;
-		}
-	xmlDocPtr doc = s->n_docs < MAX_XSD_DOCS && depth < 8 ?
-		xmlReadFile(path, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING) : NULL;
-	if (!doc) {
-		if (asprintf(&s->error, "cannot read the schema '%s'", path) < 0)
-			abort();
-		free(path);
-		return -1;
-	}
-	free(path);
-	s->docs[s->n_docs++] = doc;
-	for (const xmlNode *c = xmlDocGetRootElement(doc)->children; c; c = c->next)
-		if (is_xs(c, "include") && prop(c, "schemaLocation") &&
-		    load_xsd_doc(s, dir, prop(c, "schemaLocation"), depth + 1) < 0)
-			return -1;
-	return 0;
-}
-
-static void schema_release(schema_set *s)
-{
-	if (s->schema)
-		xmlSchemaFree(s->schema);
-	if (s->products_schema)
-		xmlSchemaFree(s->products_schema);
-	free(s->products_error);
-	for (size_t i = 0; i < s->n_docs; i++)
-		xmlFreeDoc(s->docs[i]);
-	free(s->dir);
-	free(s->error);
-	free(s->globals);
-	unsigned generation = s->generation + 1;
-	memset(s, 0, sizeof *s);
-	s->generation = generation;
-}
-
-static void collect_components(schema_set *s);
-
-/*
- * Whether validity is local: no identity constraints (unique, key, keyref) and
- * no ID/IDREF types, the only XSD features that relate one element to others.
- */
-static int schema_is_local(const xmlNode *n)
-{
-	static const char *const refs[] = { "type", "base", "itemType", "memberTypes" };
-	for (; n; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (is_xs(n, "unique") || is_xs(n, "key") || is_xs(n, "keyref"))
-			return 0;
-		for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
-			const char *t = prop(n, refs[i]);
-			if (t && (strstr(t, "xs:ID") || strstr(t, "ENTIT") || strstr(t, "NOTATION")))
-				return 0;
-		}
-		if (!schema_is_local(n->children))
-			return 0;
-	}
-	return 1;
-}
-
-static xmlSchemaPtr compile_xsd(const char *dir, const char *file, char **error)
-{
-	char *path = NULL, *err = NULL;
-	if (asprintf(&path, "%s/%s", dir, file) < 0)
-		abort();
-	xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-	xmlSchemaSetParserStructuredErrors(pc, parse_error, &err);
-	xmlSchemaPtr schema = xmlSchemaParse(pc);
-	xmlSchemaFreeParserCtxt(pc);
-	if (!schema && asprintf(error, "the schema '%s' is broken: %s", path,
-				err ? err : "libxml2 could not compile it") < 0)
-		abort();
-	free(err);
-	free(path);
-	return schema;
-}
-
-/*
- * The compiled schemas and their documents for dir, loaded on first use.
- * products.xsd includes edition.xsd, so one index holds the declarations of both.
- */
-static const schema_set *schema_get(const char *dir)
-{
-	if (cache.dir && streq(cache.dir, dir))
-		return &cache;
-	schema_release(&cache);
-	cache.dir = xstrdup(dir);
-	if (load_xsd_doc(&cache, dir, "edition.xsd", 0) < 0)
-		return &cache;
-	if (load_xsd_doc(&cache, dir, "products.xsd", 0) < 0) {
-		cache.products_error = cache.error;
-		cache.error = NULL;
-	}
-	index_globals(&cache);
-	cache.schema = compile_xsd(dir, "edition.xsd", &cache.error);
-	if (cache.schema) {
-		collect_components(&cache);
-		cache.local = 1;
-		for (size_t i = 0; i < cache.n_docs; i++)
-			cache.local &= schema_is_local(xmlDocGetRootElement(cache.docs[i]));
-		if (!cache.products_error)
-			cache.products_schema = compile_xsd(dir, "products.xsd", &cache.products_error);
-	}
-	return &cache;
-}
-
-/* ---------------------------------------------------------------- reading the XSD */
-
-typedef enum xsd_kind { XSD_ELEMENT, XSD_ATTRIBUTE } xsd_kind;
-
-/* A visit of the keys a complex type allows; visit returns 1 to stop. */
-typedef struct xsd_walk {
-	int (*visit)(struct xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required);
-	xsd_kind want_kind;
-	const char *want;
-	const xmlNode *found;
-	const char *names[MAX_NAMES];
-	size_t n_names;
-} xsd_walk;
-
-static const char *decl_name(const xmlNode *decl, const char *kind)
-{
-	const char *name = prop(decl, "name");
-	if (!name) {
-		const xmlNode *g = xsd_global(kind, prop(decl, "ref"));
-		name = g ? prop(g, "name") : NULL;
-	}
-	return name;
-}
-
-static int walk_content(xsd_walk *w, const xmlNode *n, int optional, int depth)
-{
-	if (!n || depth > MAX_XSD_DEPTH)
-		return 0;
-	for (const xmlNode *c = n->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
-			continue;
-		int opt = optional || is_xs(c, "choice") || streq(prop(c, "minOccurs"), "0");
-		if (is_xs(c, "element")) {
-			const char *name = decl_name(c, "element");
-			if (name && w->visit(w, XSD_ELEMENT, name, c, !opt))
-				return 1;
-		} else if (is_xs(c, "attribute")) {
-			const char *name = decl_name(c, "attribute");
-			if (name && w->visit(w, XSD_ATTRIBUTE, name, c, streq(prop(c, "use"), "required")))
-				return 1;
-		} else if (is_xs(c, "group") || is_xs(c, "attributeGroup")) {
-			if (walk_content(w, xsd_global((const char *)c->name, prop(c, "ref")), opt, depth + 1))
-				return 1;
-		} else if (is_xs(c, "extension")) {
-			if (walk_content(w, xsd_global("complexType", prop(c, "base")), opt, depth + 1) ||
-			    walk_content(w, c, opt, depth + 1))
-				return 1;
-		} else if (is_xs(c, "sequence") || is_xs(c, "choice") || is_xs(c, "all") ||
-			   is_xs(c, "complexContent")) {
-			if (walk_content(w, c, opt, depth + 1))
-				return 1;
-		}
-	}
-	return 0;
-}
-
-/* ---- memo: the walks below are asked the same questions for every element ---- */
-
-/* The remembered answer (1 and *result) of a question about the loaded schema's type. */
-static int memo_get(const xmlNode *type, int kind, const char *name, const xmlNode **result)
-{
-	const void *r = NULL;
-	int known = vcache_memo_get(cache.generation, type, kind, name, &r);
-	*result = r;
-	return known;
-}
-
-static void memo_put(const xmlNode *type, int kind, const char *name, const xmlNode *result)
-{
-	vcache_memo_put(cache.generation, type, kind, name, result);
-}
-
-static int visit_find(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
-{
-	if (kind != w->want_kind || !streq(name, w->want))
-		return 0;
-	w->found = decl;
-	return 1;
-}
-
-/* The declaration of a key allowed by a complex type, or NULL. */
-static const xmlNode *type_child(const xmlNode *type, xsd_kind kind, const char *name)
-{
-	if (!type || !is_xs(type, "complexType"))
-		return NULL;
-	const xmlNode *known;
-	if (memo_get(type, (int)kind, name, &known))
-		return known;
-	xsd_walk w = { .visit = visit_find, .want_kind = kind, .want = name };
-	walk_content(&w, type, 0, 0);
-	memo_put(type, (int)kind, name, w.found);
-	return w.found;
-}
-
-static int visit_collect(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
-{
-	if (w->want && !(kind == w->want_kind && required))
-		return 0;
-	for (size_t i = 0; i < w->n_names; i++)
-		if (streq(w->names[i], name))
-			return 0;
-	if (w->n_names < MAX_NAMES)
-		w->names[w->n_names++] = name;
-	return 0;
-}
-
-/* Every key a complex type allows; with only_required, the required keys of that kind. */
-static void type_names(const xmlNode *type, xsd_walk *w, int only_required, xsd_kind kind)
-{
-	memset(w, 0, sizeof *w);
-	w->visit = visit_collect;
-	w->want = only_required ? "" : NULL;
-	w->want_kind = kind;
-	if (type && is_xs(type, "complexType"))
-		walk_content(w, type, 0, 0);
-}
-
-/* A declaration's type: a complexType or simpleType node, or NULL for a built-in type. */
-static const xmlNode *decl_type(const xmlNode *decl)
-{
-	for (int i = 0; decl && prop(decl, "ref") && i < 8; i++)
-		decl = xsd_global((const char *)decl->name, prop(decl, "ref"));
-	if (!decl)
-		return NULL;
-	const char *t = prop(decl, "type");
-	if (t) {
-		const xmlNode *ct = xsd_global("complexType", t);
-		return ct ? ct : xsd_global("simpleType", t);
-	}
-	for (const xmlNode *c = decl->children; c; c = c->next)
-		if (is_xs(c, "complexType") || is_xs(c, "simpleType"))
-			return c;
-	return NULL;
-}
-
-static void collect_components(schema_set *s)
-{
-	xsd_walk w;
-	memset(&w, 0, sizeof w);
-	w.visit = visit_collect;
-	walk_content(&w, xsd_global("group", "component"), 0, 0);
-	memcpy(s->components, w.names, w.n_names * sizeof w.names[0]);
-	s->n_components = w.n_names;
-}
-
-static int is_component(const char *name)
-{
-	for (size_t i = 0; i < cache.n_components; i++)
-		if (streq(cache.components[i], name))
-			return 1;
-	return 0;
-}
-
-/* Whether a component's type lets it hold other components. */
-static int is_container(const char *component)
-{
-	const xmlNode *type = decl_type(xsd_global("element", component));
-	return cache.n_components && type_child(type, XSD_ELEMENT, cache.components[0]) != NULL;
-}
-
-/* A list-like type: no attributes, a repeated content (maps of <entry> are maps). */
-static int visit_attribute(xsd_walk *w, xsd_kind kind, const char *name, const xmlNode *decl, int required)
-{
-	return kind == XSD_ATTRIBUTE;
-}
-
-static int type_is_list(const xmlNode *type)
-{
-	if (!type || !is_xs(type, "complexType"))
-		return 0;
-	const xmlNode *known;
-	if (memo_get(type, MEMO_IS_LIST, "", &known))
-		return known != NULL;
-	xsd_walk w = { .visit = visit_attribute };
-	int list = !walk_content(&w, type, 0, 0) && !type_child(type, XSD_ELEMENT, "entry");
-	memo_put(type, MEMO_IS_LIST, "", list ? type : NULL);
-	return list;
-}
-
-typedef struct simple_info {
-	const char *builtin;        /* local name of the xs: type at the root of the chain */
-	const char *phrase;         /* <xs:appinfo> of the nearest type that has one */
-	const char *min, *max, *pattern, *min_len, *max_len;
-	const char *enums[MAX_ENUMS];
-	size_t n_enums;
-} simple_info;
-
-static const char *appinfo(const xmlNode *type)
-{
-	for (const xmlNode *a = type->children; a; a = a->next)
-		if (is_xs(a, "annotation"))
-			for (const xmlNode *i = a->children; i; i = i->next)
-				if (is_xs(i, "appinfo") && i->children && i->children->type == XML_TEXT_NODE)
-					return (const char *)i->children->content;
-	return NULL;
-}
-
-static void take_facets(const xmlNode *r, simple_info *si)
-{
-	int had_enums = si->n_enums > 0;
-	for (const xmlNode *f = r->children; f; f = f->next) {
-		const char *v = prop(f, "value");
-		if (is_xs(f, "minInclusive") && !si->min)
-			si->min = v;
-		else if (is_xs(f, "maxInclusive") && !si->max)
-			si->max = v;
-		else if (is_xs(f, "pattern") && !si->pattern)
-			si->pattern = v;
-		else if (is_xs(f, "minLength") && !si->min_len)
-			si->min_len = v;
-		else if (is_xs(f, "maxLength") && !si->max_len)
-			si->max_len = v;
-		else if (is_xs(f, "enumeration") && !had_enums && si->n_enums < MAX_ENUMS)
-			si->enums[si->n_enums++] = v;
-	}
-}
-
-/* What the schema says about a simple value: facets of the most derived type win. */
-static void simple_info_of(const xmlNode *decl, simple_info *si)
-{
-	memset(si, 0, sizeof *si);
-	for (int i = 0; decl && prop(decl, "ref") && i < 8; i++)
-		decl = xsd_global((const char *)decl->name, prop(decl, "ref"));
-	if (!decl)
-		return;
-	if (is_builtin(prop(decl, "type"))) {
-		si->builtin = prop(decl, "type") + 3;
-		return;
-	}
-	const xmlNode *st = decl_type(decl);
-	for (int depth = 0; st && is_xs(st, "simpleType") && depth < MAX_XSD_DEPTH; depth++) {
-		if (!si->phrase)
-			si->phrase = appinfo(st);
-		const xmlNode *r = st->children;
-		while (r && !is_xs(r, "restriction"))
-			r = r->next;
-		if (!r)
-			return;
-		take_facets(r, si);
-		const char *base = prop(r, "base");
-		if (is_builtin(base)) {
-			si->builtin = base + 3;
-			return;
-		}
-		if (base) {
-			st = xsd_global("simpleType", base);
-		} else {
-			st = r->children;
-			while (st && !is_xs(st, "simpleType"))
-				st = st->next;
-		}
-	}
-}
-
-/* 'i' integers, 'd' other numbers, 'b' booleans, 's' anything else. */
-static char builtin_class(const char *b)
-{
-	static const char *const ints[] = { "integer", "long", "int", "short", "byte",
-		"nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
-		"unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte" };
-	if (!b)
-		return 's';
-	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-		if (streq(b, ints[i]))
-			return 'i';
-	if (streq(b, "decimal") || streq(b, "float") || streq(b, "double"))
-		return 'd';
-	return streq(b, "boolean") ? 'b' : 's';
-}
-
-/* ---------------------------------------------------------------- clean subtrees */
-
-/*
- * Editions that extend one another hold many equal list items (a screen taken
- * unchanged from the base is a copy of it). Where validity is local (see
- * schema_is_local), an item's result depends only on its declaration and its
- * content: its keys, values, kinds, quoting and tags, in order. So an item equal
- * to one that was part of an edition validated without any error, under the
- * same declaration, would be found without error again, and is left out of the
- * document. Positions do not matter: they only place messages, and there are
- * none. Leaving an item out is only done in a list whose type is one optional,
- * unbounded particle (any number of items is allowed, see list_item_decl), so
- * the list itself stays valid. Equality is checked on the whole serialised
- * content (vcache_serialise), never on a hash alone. The set (vcache.c) belongs
- * to the loaded schema and is shared by threads.
- */
-static int is_unbounded_optional(const xmlNode *particle)
-{
-	return streq(prop(particle, "minOccurs"), "0") && streq(prop(particle, "maxOccurs"), "unbounded");
-}
-
-/* The only child element of a non-annotation node, or NULL when it has none or several. */
-static const xmlNode *only_child(const xmlNode *n)
-{
-	const xmlNode *one = NULL;
-	for (const xmlNode *c = n->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
-			continue;
-		if (one)
-			return NULL;
-		one = c;
-	}
-	return one;
-}
-
-/* A choice of single elements: each alternative is one item, nothing more. */
-static int choice_of_elements(const xmlNode *group)
-{
-	const xmlNode *choice = group ? only_child(group) : NULL;
-	if (!choice || !is_xs(choice, "choice") || prop(choice, "minOccurs") || prop(choice, "maxOccurs"))
-		return 0;
-	for (const xmlNode *c = choice->children; c; c = c->next) {
-		if (c->type != XML_ELEMENT_NODE || is_xs(c, "annotation"))
-			continue;
-		if (!is_xs(c, "element") || prop(c, "minOccurs") || prop(c, "maxOccurs"))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * The declaration of an item of a list type where items may be left out: the
- * type's whole content is one optional, unbounded particle, either
- *   <xs:sequence><xs:element minOccurs="0" maxOccurs="unbounded"/></xs:sequence>
- * or <xs:group ref minOccurs="0" maxOccurs="unbounded"/> of a choice of single
- * elements (layout). NULL for an item of any other type.
- */
-static const xmlNode *list_item_decl(const xmlNode *type, const char *name)
-{
-	if (!cache.local || !type || !is_xs(type, "complexType"))
-		return NULL;
-	const xmlNode *free_list;
-	if (!memo_get(type, MEMO_ITEM_DECL, "", &free_list)) {
-		const xmlNode *p = only_child(type), *el = p && is_xs(p, "sequence") ? only_child(p) : NULL;
-		int ok = (el && is_xs(el, "element") && is_unbounded_optional(el)) ||
-			 (p && is_xs(p, "group") && is_unbounded_optional(p) &&
-			  choice_of_elements(xsd_global("group", prop(p, "ref"))));
-		free_list = ok ? type : NULL;
-		memo_put(type, MEMO_ITEM_DECL, "", free_list);
-	}
-	return free_list ? type_child(type, XSD_ELEMENT, name) : NULL;
 }
 
 /* ---------------------------------------------------------------- building */
@@ -740,7 +166,7 @@ static const xmlNode *decl_of(const xmlNode *el)
 	if (!el->parent || el->parent->type != XML_ELEMENT_NODE)
 		d = xsd_global("element", (const char *)el->name);
 	else
-		d = type_child(decl_type(decl_of(el->parent)), XSD_ELEMENT, (const char *)el->name);
+		d = xsd_type_child(xsd_decl_type(decl_of(el->parent)), XSD_ELEMENT, (const char *)el->name);
 	if (o) {
 		o->decl = d;
 		o->decl_done = 1;
@@ -750,7 +176,7 @@ static const xmlNode *decl_of(const xmlNode *el)
 
 static const xmlNode *type_of(const xmlNode *el)
 {
-	return decl_type(decl_of(el));
+	return xsd_decl_type(decl_of(el));
 }
 
 static xmlNodePtr new_element(vctx *v, xmlNodePtr parent, const char *name, origin *o)
@@ -801,12 +227,12 @@ static const char *where(vctx *v, const xmlNode *el)
 
 static void unknown_key(vctx *v, const xmlNode *el, const node *key, const node *value)
 {
-	xsd_walk w;
-	type_names(type_of(el), &w, 0, XSD_ELEMENT);
+	xsd_names w;
+	xsd_type_names(type_of(el), &w, 0, XSD_ELEMENT);
 	origin *o = origin_of(el);
-	if (o && o->component && w.n_names < MAX_NAMES)
+	if (o && o->component && w.n_names < XSD_MAX_NAMES)
 		w.names[w.n_names++] = "component";
-	if (o && o->component && is_container((const char *)el->name) && w.n_names < MAX_NAMES)
+	if (o && o->component && xsd_is_container((const char *)el->name) && w.n_names < XSD_MAX_NAMES)
 		w.names[w.n_names++] = "children";
 	const char *word = key->kind == NODE_SCALAR ? key->str : "?";
 	const char *hint = diag_suggest(word, w.names, w.n_names);
@@ -826,16 +252,16 @@ static int child_allowed(vctx *v, const xmlNode *el, const node *key, const node
 	const xmlNode *type = type_of(el);
 	if (!type)
 		return 1;
-	const xmlNode *child = type_child(type, XSD_ELEMENT, key->str);
+	const xmlNode *child = xsd_type_child(type, XSD_ELEMENT, key->str);
 	if (child) {
-		int list = type_is_list(decl_type(child));
+		int list = xsd_type_is_list(xsd_decl_type(child));
 		if (list == (value->kind == NODE_SEQ))
 			return 1;
 		add(v, value->pos, value, "schema-type", "'%s' must be %s, found %s", key->str,
 		    list ? "a list" : "a map", kind_text(value));
 		return 0;
 	}
-	if (type_child(type, XSD_ATTRIBUTE, key->str))
+	if (xsd_type_child(type, XSD_ATTRIBUTE, key->str))
 		add(v, value->pos, value, "schema-type", "'%s' must be a single value, found %s",
 		    key->str, kind_text(value));
 	else
@@ -912,8 +338,10 @@ static void build_component(vctx *v, xmlNodePtr parent, const char *list, size_t
 		    kind_text(c));
 		return;
 	}
-	if (!valid_name(c) || !is_component(c->str)) {
-		const char *hint = diag_suggest(c->str, cache.components, cache.n_components);
+	if (!valid_name(c) || !xsd_is_component(c->str)) {
+		size_t n;
+		const char *const *components = xsd_components(&n);
+		const char *hint = diag_suggest(c->str, components, n);
 		if (hint)
 			add(v, c->pos, c, "unknown-component", "unknown component '%s'; did you mean '%s'?",
 			    c->str, hint);
@@ -938,11 +366,12 @@ static int name_cmp(const void *x, const void *y)
 /* "form, list, tile_grid and zone", from the schema. */
 static void containers_text(strbuf *sb)
 {
-	const char *names[MAX_NAMES];
-	size_t n = 0;
-	for (size_t i = 0; i < cache.n_components; i++)
-		if (is_container(cache.components[i]))
-			names[n++] = cache.components[i];
+	const char *names[XSD_MAX_NAMES];
+	size_t n = 0, n_components;
+	const char *const *components = xsd_components(&n_components);
+	for (size_t i = 0; i < n_components; i++)
+		if (xsd_is_container(components[i]))
+			names[n++] = components[i];
 	qsort(names, n, sizeof names[0], name_cmp);
 	for (size_t i = 0; i < n; i++)
 		strbuf_addf(sb, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
@@ -955,7 +384,7 @@ static void build_children(vctx *v, xmlNodePtr el, const node *key, const node *
 		    shown(v, val));
 		return;
 	}
-	if (val->count && !is_container((const char *)el->name)) {
+	if (val->count && !xsd_is_container((const char *)el->name)) {
 		strbuf sb = STRBUF_INIT;
 		containers_text(&sb);
 		add(v, key->pos, val, "schema-children", "'%s' cannot have children; only %s can",
@@ -992,7 +421,7 @@ static void build_map(vctx *v, xmlNodePtr el, const node *map)
 		xmlNodePtr c = new_element(v, el, k->str, origin_new(v, k, val));
 		if (val->kind == NODE_SEQ)
 			build_seq(v, c, k->str, val);
-		else if (type_child(type_of(c), XSD_ELEMENT, "entry"))
+		else if (xsd_type_child(type_of(c), XSD_ELEMENT, "entry"))
 			build_entries(v, c, val, NULL);
 		else
 			build_map(v, c, val);
@@ -1004,12 +433,12 @@ static int item_misfit(vctx *v, const xmlNode *list_el, const char *list, size_t
 		       const node *item, const char *name)
 {
 	const xmlNode *type = type_of(list_el);
-	if (!type || type_child(type, XSD_ELEMENT, name))
+	if (!type || xsd_type_child(type, XSD_ELEMENT, name))
 		return 0;
 	if (item->kind == NODE_SCALAR)
 		add(v, item->pos, item, "schema-type", "item %zu of '%s' must be a map, found '%s'",
 		    idx + 1, list, item->str);
-	else if (type_child(type, XSD_ELEMENT, "item"))
+	else if (xsd_type_child(type, XSD_ELEMENT, "item"))
 		add(v, item->pos, item, "schema-type", "item %zu of '%s' must be a single value, found %s",
 		    idx + 1, list, kind_text(item));
 	else
@@ -1018,11 +447,25 @@ static int item_misfit(vctx *v, const xmlNode *list_el, const char *list, size_t
 	return 1;
 }
 
+/*
+ * Clean subtrees. Editions that extend one another hold many equal list items (a
+ * screen taken unchanged from the base is a copy of it). Where validity is local,
+ * an item's result depends only on its declaration and its content: its keys,
+ * values, kinds, quoting and tags, in order. So an item equal to one that was part
+ * of an edition validated without any error, under the same declaration, would be
+ * found without error again, and is left out of the document. Positions do not
+ * matter: they only place messages, and there are none. Leaving an item out is
+ * only done in a list whose type allows any number of items (xsd_list_item_decl),
+ * so the list itself stays valid. Equality is checked on the whole serialised
+ * content (vcache_serialise), never on a hash alone. The set (vcache.c) belongs
+ * to the loaded schema and is shared by threads.
+ */
+
 /* 1 when a map item of a list is known clean (left out); else it is noted for later. */
 static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const char *name)
 {
-	const xmlNode *decl = item->kind == NODE_MAP ? list_item_decl(type_of(list_el), name) : NULL;
-	if (!decl || !streq(decl_name(decl, "element"), name))
+	const xmlNode *decl = item->kind == NODE_MAP ? xsd_list_item_decl(type_of(list_el), name) : NULL;
+	if (!decl || !streq(xsd_decl_name(decl, "element"), name))
 		return 0;
 	v->ser.len = 0;
 	v->ser.too_big = 0;
@@ -1030,7 +473,7 @@ static int known_clean(vctx *v, const xmlNode *list_el, const node *item, const 
 	if (v->ser.too_big)
 		return 0;
 	uint32_t h = vcache_hash(v->ser.buf, v->ser.len);
-	if (vcache_clean_has(cache.generation, decl, v->ser.buf, v->ser.len, h))
+	if (vcache_clean_has(xsd_generation(), decl, v->ser.buf, v->ser.len, h))
 		return 1;
 	if (v->n_seen == v->cap_seen) {
 		v->cap_seen = v->cap_seen ? 2 * v->cap_seen : 16;
@@ -1049,7 +492,7 @@ static void remember_clean(vctx *v)
 		if (v->n_out)
 			free(v->seen[i].bytes);
 		else
-			vcache_clean_add(cache.generation, v->seen[i].decl, v->seen[i].bytes, v->seen[i].len,
+			vcache_clean_add(xsd_generation(), v->seen[i].decl, v->seen[i].bytes, v->seen[i].len,
 					 v->seen[i].hash);
 	free(v->seen);
 	free(v->ser.buf);
@@ -1144,8 +587,8 @@ static void missing_key(vctx *v, const xmlNode *el, const char *name)
 
 static void missing_children(vctx *v, const xmlNode *el)
 {
-	xsd_walk w;
-	type_names(type_of(el), &w, 1, XSD_ELEMENT);
+	xsd_names w;
+	xsd_type_names(type_of(el), &w, 1, XSD_ELEMENT);
 	for (size_t i = 0; i < w.n_names; i++) {
 		int present = 0;
 		for (const xmlNode *c = el->children; c && !present; c = c->next)
@@ -1162,10 +605,10 @@ static void attr_not_allowed(vctx *v, xmlNodePtr el, const char *name)
 	if (!ao || !ao->key)
 		return;
 	ao->reported = 1;
-	const xmlNode *child = type_child(type_of(el), XSD_ELEMENT, name);
+	const xmlNode *child = xsd_type_child(type_of(el), XSD_ELEMENT, name);
 	if (child)
 		add(v, ao->value->pos, ao->value, "schema-type", "'%s' must be %s, found '%s'", name,
-		    type_is_list(decl_type(child)) ? "a list" : "a map", ao->value->str);
+		    xsd_type_is_list(xsd_decl_type(child)) ? "a list" : "a map", ao->value->str);
 	else
 		unknown_key(v, el, ao->key, ao->value);
 }
@@ -1195,7 +638,7 @@ static const char *subject(vctx *v, const xmlNode *el, const char *attr, const o
 	return arena_printf(v->p->arena, "'%s'", o->key ? o->key->str : attr);
 }
 
-static const char *type_phrase(const simple_info *si)
+static const char *type_phrase(const xsd_simple_info *si)
 {
 	if (si->phrase)
 		return si->phrase;
@@ -1205,7 +648,7 @@ static const char *type_phrase(const simple_info *si)
 		return "a whole number, 1 or more";
 	if (streq(si->builtin, "long"))
 		return "a whole number of at most 18 digits";
-	switch (builtin_class(si->builtin)) {
+	switch (xsd_builtin_class(si->builtin)) {
 	case 'i': return "a whole number";
 	case 'd': return "a number";
 	case 'b': return "true or false";
@@ -1215,7 +658,7 @@ static const char *type_phrase(const simple_info *si)
 
 static void add_found(strbuf *sb, const char *found, int quiet);
 
-static void enum_message(strbuf *sb, const simple_info *si, const char *found, int quiet)
+static void enum_message(strbuf *sb, const xsd_simple_info *si, const char *found, int quiet)
 {
 	strbuf_adds(sb, "must be one of ");
 	for (size_t i = 0; i < si->n_enums; i++)
@@ -1238,7 +681,7 @@ static void add_found(strbuf *sb, const char *found, int quiet)
 }
 
 /* The message and code for a value the schema refused. */
-static const char *value_message(strbuf *sb, int code, const simple_info *si, const char *found,
+static const char *value_message(strbuf *sb, int code, const xsd_simple_info *si, const char *found,
 				 int quiet)
 {
 	switch (code) {
@@ -1286,7 +729,7 @@ static void bad_value(vctx *v, xmlNodePtr el, const char *attr, int code)
 	if (attr) {
 		xmlAttrPtr a = xmlHasProp(el, BAD_CAST attr);
 		o = a ? a->_private : NULL;
-		decl = type_child(type_of(el), XSD_ATTRIBUTE, attr);
+		decl = xsd_type_child(type_of(el), XSD_ATTRIBUTE, attr);
 	} else {
 		o = origin_of(el);
 		decl = decl_of(el);
@@ -1294,8 +737,8 @@ static void bad_value(vctx *v, xmlNodePtr el, const char *attr, int code)
 	if (!o || !o->value || o->value->kind != NODE_SCALAR || o->reported)
 		return;
 	o->reported = 1;
-	simple_info si;
-	simple_info_of(decl, &si);
+	xsd_simple_info si;
+	xsd_simple_info_of(decl, &si);
 	strbuf sb = STRBUF_INIT;
 	const char *what = subject(v, el, attr, o);
 	int quiet = attr && streq(attr, "key") && streq((const char *)el->name, "entry");
@@ -1403,9 +846,9 @@ static void quoted_value(vctx *v, const xmlNode *el, const char *attr, origin *o
 {
 	if (!o || o->reported || !written_as_string(o->value))
 		return;
-	simple_info si;
-	simple_info_of(decl, &si);
-	char cls = builtin_class(si.builtin);
+	xsd_simple_info si;
+	xsd_simple_info_of(decl, &si);
+	char cls = xsd_builtin_class(si.builtin);
 	if (cls == 's')
 		return;
 	const char *what = subject(v, el, attr, o);
@@ -1427,7 +870,7 @@ static void check_quoted(vctx *v, const xmlNode *el)
 			origin *ao = a->_private;
 			if (ao && !ao->reported && written_as_string(ao->value))
 				quoted_value(v, c, (const char *)a->name, ao,
-					     type_child(type_of(c), XSD_ATTRIBUTE, (const char *)a->name));
+					     xsd_type_child(type_of(c), XSD_ATTRIBUTE, (const char *)a->name));
 		}
 		origin *o = origin_of(c);
 		if (o && o->list && !o->reported && written_as_string(o->value))
@@ -1528,18 +971,18 @@ static int validate_tree(project *p, const edition *e, const char *schema_dir, c
 	int products = streq(root_el, "catalogue");
 	if (!root)
 		return 0;           /* resolution failed and said why */
-	pthread_mutex_lock(&schema_lock);
-	const schema_set *s = schema_get(schema_dir ? schema_dir : "schemas");
+	xsd_lock();
+	xsd_set *s = xsd_load(schema_dir ? schema_dir : "schemas");
 	const char *error = s->error ? s->error : products ? s->products_error : NULL;
 	if (error) {
-		if (cache.told != p->diag || products)  /* once per run, not once per edition */
+		if (s->told != p->diag || products)  /* once per run, not once per edition */
 			diag_report(p->diag, DIAG_ERROR, (src_pos){ NULL, 0, 0 }, "schema-missing", "%s", error);
 		if (s->error)
-			cache.told = p->diag;
-		pthread_mutex_unlock(&schema_lock);
+			s->told = p->diag;
+		xsd_unlock();
 		return 1;
 	}
-	pthread_mutex_unlock(&schema_lock);
+	xsd_unlock();
 	vctx v = { .p = p, .e = e, .top = products ? "the product catalogue" : "the edition" };
 	if (root->kind != NODE_MAP) {
 		add(&v, root->pos, NULL, "schema-type", "%s must be a map of keys, found %s",
