@@ -342,10 +342,16 @@ json_t *flow_to_json(lua_State *L, int idx, strbuf *err)
  */
 
 /* What a byte asks of the writer: 0 nothing, 1 an escape, 2 a UTF-8 check. */
-static unsigned char byte_kind(unsigned char c)
-{
-	return c < 0x20 || c == '"' || c == '\\' ? 1 : c >= 0x80 ? 2 : 0;
-}
+#define K16(k) k, k, k, k, k, k, k, k, k, k, k, k, k, k, k, k
+static const unsigned char byte_kind[256] = {
+	K16(1), K16(1),
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,            /* '"' */
+	K16(0), K16(0),
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,            /* '\\' */
+	K16(0), K16(0),
+	K16(2), K16(2), K16(2), K16(2), K16(2), K16(2), K16(2), K16(2),
+};
+#undef K16
 
 /* UTF-8 as jansson accepts it: no overlong forms, no surrogates, nothing past U+10FFFF. */
 static bool utf8_valid(const unsigned char *s, size_t len)
@@ -373,8 +379,9 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 static bool text_string(const char *s, size_t len, bool check, strbuf *out)
 {
 	unsigned char need = 0;
-	for (size_t i = 0; i < len && !(need & 1); i++)
-		need |= byte_kind((unsigned char)s[i]);
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++)
+		need |= byte_kind[u[i]];
 	if (!(need & 1)) {
 		if (check && need && !utf8_valid((const unsigned char *)s, len))
 			return false;
@@ -450,23 +457,45 @@ static bool text_array(lua_State *L, int idx, long long n, int depth, bool check
 	return true;
 }
 
-static bool text_table(lua_State *L, int idx, int depth, bool check, strbuf *out, strbuf *err)
+/* flow_table_length, and in the same pass: are all keys strings without NUL? */
+static long long table_shape(lua_State *L, int idx, bool *plain_keys)
 {
-	long long n = flow_table_length(L, idx);
-	if (n >= 0)
-		return text_array(L, idx, n, depth, check, out, err);
+	long long count = 0, max = 0;
+	bool all_int = true;
+	*plain_keys = true;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		/* jansson reads a key up to its first NUL: leave such keys to it too */
-		size_t klen;
-		bool str_key = lua_type(L, -2) == LUA_TSTRING;
-		const char *k = str_key ? lua_tolstring(L, -2, &klen) : NULL;
 		lua_pop(L, 1);
-		if (!str_key || memchr(k, 0, klen)) {
-			lua_pop(L, 1);
-			return text_by_jansson(L, idx, depth, out, err);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			size_t klen;
+			const char *k = lua_tolstring(L, -1, &klen);
+			all_int = false;
+			if (memchr(k, 0, klen))
+				*plain_keys = false;
+		} else if (lua_isinteger(L, -1)) {
+			long long k = lua_tointeger(L, -1);
+			*plain_keys = false;
+			if (k < 1)
+				all_int = false;
+			else if (k > max)
+				max = k;
+		} else {
+			*plain_keys = all_int = false;
 		}
+		count++;
 	}
+	return all_int && count == max ? count : -1;
+}
+
+static bool text_table(lua_State *L, int idx, int depth, bool check, strbuf *out, strbuf *err)
+{
+	bool plain_keys;
+	long long n = table_shape(L, idx, &plain_keys);
+	if (n >= 0)
+		return text_array(L, idx, n, depth, check, out, err);
+	/* jansson reads a key up to its first NUL, and makes integer keys text: leave those to it */
+	if (!plain_keys)
+		return text_by_jansson(L, idx, depth, out, err);
 	bool first = true;
 	if (out)
 		strbuf_addc(out, '{');
