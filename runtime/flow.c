@@ -7,7 +7,9 @@
  * one protected call: a fresh _ENV for the chunk, run the chunk (its locals
  * are new each time, so nothing a flow keeps survives the request), call the
  * function it returns with (params, ctx). The result is encoded to JSON in C
- * and filtered by the spec's "returns".
+ * and filtered by the spec's "returns". For the API, flow_run_text writes the
+ * filtered result straight from the Lua table as JSON text, with no jansson
+ * tree between (the same text; whatever is unusual takes the jansson way).
  *
  * States are cached by the pack's SHA-256, not its address: after a reload a
  * new pack may reuse a freed address, but never the hash of other content.

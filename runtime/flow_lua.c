@@ -755,6 +755,15 @@ static bool products_local(lua_State *L, flow_run_state *run, const char *op, in
 	return true;
 }
 
+/* The bank's refusal code, raised into Lua (and kept to map it to a status). */
+static int raise_refusal(lua_State *L, flow_run_state *run, strbuf *err)
+{
+	snprintf(run->bank_code, sizeof run->bank_code, "%s", err->buf);
+	strbuf_release(err);
+	lua_pushstring(L, run->bank_code);
+	return lua_error(L);
+}
+
 static int bank_bridge(lua_State *L)
 {
 	flow_vm *vm = vm_of(L);
@@ -771,14 +780,10 @@ static int bank_bridge(lua_State *L)
 	strbuf err = STRBUF_INIT;
 	int rc = -1;
 	if (products_local(L, run, op, &rc, &err)) {
-		if (rc == 0) {
-			strbuf_release(&err);
-			return 1;
-		}
-		snprintf(run->bank_code, sizeof run->bank_code, "%s", err.buf);
+		if (rc != 0)
+			return raise_refusal(L, run, &err);
 		strbuf_release(&err);
-		lua_pushstring(L, run->bank_code);
-		return lua_error(L);
+		return 1;
 	}
 	json_t *args = bridge_args(L, run, op, &err), *res = NULL;
 	if (args)
@@ -792,10 +797,7 @@ static int bank_bridge(lua_State *L)
 			strbuf_release(&err);
 			return luaL_error(L, "%s", msg);
 		}
-		snprintf(run->bank_code, sizeof run->bank_code, "%s", err.buf);
-		strbuf_release(&err);
-		lua_pushstring(L, run->bank_code);
-		return lua_error(L);
+		return raise_refusal(L, run, &err);
 	}
 	strbuf_release(&err);
 	run->pending = res;                  /* freed by the run if pushing runs out of memory */
