@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: editiond side by side with nginx, and the other figures of
-# DESIGN.md section 7. Writes bench/results.md (RESULTS=path to write elsewhere).
+# DESIGN.md section 7. Writes bench/results.md (RESULTS=path to write elsewhere;
+# BENCH_QUICK=1 writes /tmp/editiond-bench-quick.md unless RESULTS says otherwise).
 #
 #   (a) GET one screen's JSON: editiond against nginx serving the same bytes
 #       as a static file (identity encoding on both: wrk sends no
@@ -29,7 +30,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 EDITIONC=${EDITIONC:-$root/build/editionc}
 EDITIOND=${EDITIOND:-$root/build/editiond}
-RESULTS=${RESULTS:-$bench/results.md}
+# A quick run never overwrites the committed figures of a full run.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	RESULTS=${RESULTS:-/tmp/editiond-bench-quick.md}
+else
+	RESULTS=${RESULTS:-$bench/results.md}
+fi
 RUNS=${RUNS:-3}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	DUR=${DUR:-3}; RELOAD_SECS=${RELOAD_SECS:-10}; WARM=1
