@@ -46,7 +46,7 @@ DEBIAN_PKGS := build-essential pkg-config libyaml-dev libxml2-dev libxml2-utils 
                libsodium-dev libjansson-dev
 # What the tests start or drive: Redis, nginx, headless Chromium (with CJK fonts for readable screenshots).
 TEST_PKGS   := redis-server nginx curl chromium chromium-driver fonts-wqy-microhei
-BENCH_PKGS  := nginx libnginx-mod-http-lua wrk hyperfine valgrind
+BENCH_PKGS  := nginx libnginx-mod-http-lua lua-cjson wrk hyperfine valgrind
 
 .PHONY: all run check deps bench bench-compile fuzz clean editions unit integration golden cli scale backend reload security fuzz-regress browser
 
