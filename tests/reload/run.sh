@@ -23,6 +23,8 @@ SERVER_PID=""
 LOAD_PID=""
 PASS=0
 FAIL=0
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 cleanup() {
 	for pid in $LOAD_PID $SERVER_PID; do
@@ -36,10 +38,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { PASS=$((PASS + 1)); echo "ok $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL $1${2:+: $2}"; }
-expect() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
-finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; exit $?; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 curl() { command curl -m 20 "$@"; }     # no step may hang
 
