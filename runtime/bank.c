@@ -10,7 +10,12 @@
  * Calls. bank_call checks the identity against the database (the customer
  * exists, the enterprise binding and role are real), then runs the operation
  * inside one transaction: BEGIN IMMEDIATE for writes, so two writers never
- * deadlock, retried when the database stays busy past the busy timeout. Money
+ * deadlock, retried when the database stays busy past the busy timeout. A
+ * read made of one SELECT runs without an explicit transaction (SQLite gives
+ * the statement its own read snapshot), and a thread trusts an identity it
+ * verified within the last BANK_VERIFIED_SECS until it runs a write: only the
+ * seed writes customers and bindings. Account ownership is checked every
+ * call. Money
  * moves need an idempotency key; the first result for (identity, key) is stored
  * in the same transaction, and a retry returns it without moving anything. The
  * same key with a different request is refused ("conflict").
@@ -637,19 +642,20 @@ int bank_bindings(bank *b, long long customer_id, bank_binding *out, int max)
 
 /* --- dispatch ------------------------------------------------------------- */
 
-enum { OP_WRITE = 1, OP_KEYED = 2, OP_ENTERPRISE = 4 };
+/* OP_SINGLE: the operation reads with one SELECT and needs no transaction. */
+enum { OP_WRITE = 1, OP_KEYED = 2, OP_ENTERPRISE = 4, OP_SINGLE = 8 };
 
 static const struct bank_op {
 	const char *name;
 	int (*fn)(bk_call *k, json_t **res);
 	int flags;
 } bank_ops[] = {
-	{ "profile", bk_op_profile, 0 },
-	{ "accounts", bk_op_accounts, 0 },
+	{ "profile", bk_op_profile, OP_SINGLE },
+	{ "accounts", bk_op_accounts, OP_SINGLE },
 	{ "history", bk_op_history, 0 },
-	{ "payees", bk_op_payees, 0 },
+	{ "payees", bk_op_payees, OP_SINGLE },
 	{ "transfer", bk_op_transfer, OP_WRITE | OP_KEYED },
-	{ "products", bk_op_products, 0 },
+	{ "products", bk_op_products, OP_SINGLE },
 	{ "buy_product", bk_op_buy_product, OP_WRITE | OP_KEYED },
 	{ "loan_apply", bk_op_loan_apply, OP_WRITE | OP_KEYED },
 	{ "loan_disburse", bk_op_loan_disburse, OP_WRITE },
@@ -663,8 +669,8 @@ static const struct bank_op {
 	{ "decide_payment", bk_op_decide_payment, OP_WRITE | OP_ENTERPRISE },
 	{ "calendar", bk_op_calendar, 0 },
 	{ "cockpit", bk_op_cockpit, OP_ENTERPRISE },
-	{ "manager", bk_op_manager, 0 },
-	{ "benefits", bk_op_benefits, 0 },
+	{ "manager", bk_op_manager, OP_SINGLE },
+	{ "benefits", bk_op_benefits, OP_SINGLE },
 };
 
 static const struct bank_op *op_find(const char *name)
@@ -675,6 +681,40 @@ static const struct bank_op *op_find(const char *name)
 	return NULL;
 }
 
+static bool identity_same(const bank_identity *a, const bank_identity *b)
+{
+	return a->customer_id == b->customer_id && a->enterprise_id == b->enterprise_id &&
+	       !strncmp(a->role, b->role, sizeof a->role);
+}
+
+/* Whether this thread verified the identity lately. */
+static bool identity_cached(bk_call *k)
+{
+	bank_conn *c = k->c;
+	for (int i = 0; i < BANK_VERIFIED_SLOTS; i++) {
+		if (c->verified[i].at == 0 || !identity_same(&c->verified[i].who, k->who))
+			continue;
+		if (k->now >= c->verified[i].at && k->now - c->verified[i].at < BANK_VERIFIED_SECS)
+			return true;
+		c->verified[i].at = 0;
+	}
+	return false;
+}
+
+static void identity_remember(bk_call *k)
+{
+	bank_conn *c = k->c;
+	c->verified[c->verified_next].who = *k->who;
+	c->verified[c->verified_next].at = k->now;
+	c->verified_next = (c->verified_next + 1) % BANK_VERIFIED_SLOTS;
+}
+
+static void identity_forget(bank_conn *c)
+{
+	for (int i = 0; i < BANK_VERIFIED_SLOTS; i++)
+		c->verified[i].at = 0;
+}
+
 /* The identity must be real: the customer exists and, in enterprise service,
  * is bound to the enterprise with the role claimed. */
 static int identity_check(bk_call *k)
@@ -683,19 +723,24 @@ static int identity_check(bk_call *k)
 	static const char bind[] = "SELECT 1 FROM bindings WHERE customer_id = ? AND enterprise_id = ? AND role = ?";
 	const bank_identity *w = k->who;
 	long long one;
-	if (w->customer_id <= 0 || bk_int(k->c, &one, cust, "i", w->customer_id) != 1)
+	bool known = w->customer_id > 0 && identity_cached(k);
+	if (!known && (w->customer_id <= 0 || bk_int(k->c, &one, cust, "i", w->customer_id) != 1))
 		return bk_fail(k, "forbidden");
 	if (w->enterprise_id == 0) {
 		k->owner_kind = "customer";
 		k->owner_id = w->customer_id;
 		snprintf(k->scope, sizeof k->scope, "c%lld", w->customer_id);
+		if (!known)
+			identity_remember(k);
 		return 0;
 	}
-	if (bk_int(k->c, &one, bind, "iit", w->customer_id, w->enterprise_id, w->role) != 1)
+	if (!known && bk_int(k->c, &one, bind, "iit", w->customer_id, w->enterprise_id, w->role) != 1)
 		return bk_fail(k, "forbidden");
 	k->owner_kind = "enterprise";
 	k->owner_id = w->enterprise_id;
 	snprintf(k->scope, sizeof k->scope, "e%lld/c%lld", w->enterprise_id, w->customer_id);
+	if (!known)
+		identity_remember(k);
 	return 0;
 }
 
@@ -751,7 +796,10 @@ static const char sql_commit[] = "COMMIT", sql_rollback[] = "ROLLBACK";
 
 static int call_once(bk_call *k, const struct bank_op *op, const char *request, json_t **res)
 {
-	if (bk_run(k->c, op->flags & OP_WRITE ? sql_begin_write : sql_begin, "") < 0)
+	bool txn = !(op->flags & OP_SINGLE);
+	if (op->flags & OP_WRITE)
+		identity_forget(k->c);
+	if (txn && bk_run(k->c, op->flags & OP_WRITE ? sql_begin_write : sql_begin, "") < 0)
 		return bk_fail(k, "busy");
 	int rc = identity_check(k);
 	if (rc == 0 && (op->flags & OP_ENTERPRISE) && k->who->enterprise_id == 0)
@@ -766,7 +814,7 @@ static int call_once(bk_call *k, const struct bank_op *op, const char *request, 
 		if (rc == 0 && request)
 			rc = idem_store(k, op, request, *res);
 	}
-	if (rc == 0 && bk_run(k->c, sql_commit, "") < 0)
+	if (rc == 0 && txn && bk_run(k->c, sql_commit, "") < 0)
 		rc = bk_fail(k, "busy");
 	if (rc != 0) {
 		if (!k->code)

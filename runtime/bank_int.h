@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "bank.h"
 
@@ -21,6 +22,8 @@
 #define BANK_APPROVAL_THRESHOLD 5000000LL  /* fen: an operator's transfer above this waits for the boss */
 #define BANK_NAME "华兴银行"
 #define BANK_STMT_SLOTS 128
+#define BANK_VERIFIED_SLOTS 8
+#define BANK_VERIFIED_SECS 2        /* how long a verified identity is trusted */
 
 typedef struct bank_conn bank_conn;
 
@@ -38,6 +41,10 @@ struct bank_conn {
 	bank *b;
 	bank_conn *next;
 	struct { const char *sql; sqlite3_stmt *st; } slots[BANK_STMT_SLOTS];
+	/* identities this thread verified lately (customers and bindings are only
+	 * written by the seed); emptied by every write operation */
+	struct { bank_identity who; time_t at; } verified[BANK_VERIFIED_SLOTS];
+	int verified_next;
 };
 
 /* One bank_call in progress. */

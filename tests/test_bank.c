@@ -452,6 +452,35 @@ START_TEST(test_forbidden)
 END_TEST
 
 /* Every identity against every account of the bank: its own are readable, all others forbidden. */
+/* An identity verified by one call vouches for nothing else: another role, another
+ * enterprise binding or another customer is checked afresh, account ownership is
+ * checked on every call, and a read after a move sees the move. */
+START_TEST(test_verified_identity)
+{
+	json_t *r = ok(enterprise(LIUQIANG, "operator"), "accounts", "[]");
+	json_decref(r);
+	ck_assert_str_eq(call(enterprise(LIUQIANG, "boss"), "accounts", "[]", NULL), "forbidden");
+	ck_assert_str_eq(call(enterprise(LIUQIANG, "boss"), "profile", "[]", NULL), "forbidden");
+	r = ok(enterprise(ZHANGWEI, "boss"), "accounts", "[]");
+	json_t *mine = ok(personal(ZHANGWEI), "accounts", "[]");
+	ck_assert(!json_equal(r, mine));
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(mine, 0), "id")), "6");
+	json_decref(r);
+	json_decref(mine);
+	ck_assert_str_eq(call(enterprise(ZHANGWEI, "boss"), "history", "[\"6\"]", NULL), "forbidden");
+	ck_assert_str_eq(call(personal(ZHANGWEI), "history", "[\"8\"]", NULL), "forbidden");
+	bank_identity other = { .customer_id = ZHANGWEI, .enterprise_id = 2 };
+	snprintf(other.role, sizeof other.role, "boss");
+	ck_assert_str_eq(call(other, "accounts", "[]", NULL), "forbidden");
+	ck_assert_str_eq(call(personal(77), "profile", "[]", NULL), "forbidden");
+	long long before = balance_of(personal(ZHANGWEI), ZW_DEBIT);
+	r = ok(personal(ZHANGWEI), "transfer",
+	       "[{\"from\":\"6\",\"to_account\":\"" CJ_NUMBER "\",\"amount\":700,\"key\":\"v-1\"}]");
+	json_decref(r);
+	ck_assert_int_eq(balance_of(personal(ZHANGWEI), ZW_DEBIT), before - 700);
+}
+END_TEST
+
 START_TEST(test_forbidden_matrix)
 {
 	static const struct { bank_identity who; long long own_lo, own_hi; } ids[] = {
@@ -759,6 +788,7 @@ Suite *suite_bank(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_forbidden);
 	tcase_add_test(tc, test_forbidden_matrix);
+	tcase_add_test(tc, test_verified_identity);
 	tcase_add_test(tc, test_idempotency);
 	tcase_add_test(tc, test_approvals);
 	tcase_add_test(tc, test_enterprise_moves);
