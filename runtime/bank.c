@@ -197,7 +197,8 @@ json_t *bk_text(sqlite3_stmt *st, int col)
 json_t *bk_row(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
-	for (int i = 0; i < sqlite3_column_count(st); i++) {
+	int n = sqlite3_column_count(st);
+	for (int i = 0; i < n; i++) {
 		json_t *v;
 		switch (sqlite3_column_type(st, i)) {
 		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
@@ -205,7 +206,8 @@ json_t *bk_row(sqlite3_stmt *st)
 		case SQLITE_NULL: v = json_null(); break;
 		default: v = bk_text(st, i); break;
 		}
-		json_object_set_new(o, sqlite3_column_name(st, i), v);
+		/* column names are the ASCII aliases of our own SQL: no UTF-8 check */
+		json_object_set_new_nocheck(o, sqlite3_column_name(st, i), v);
 	}
 	return o;
 }
