@@ -375,6 +375,20 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
+/* Appends j as compact JSON text to out (when out is set) and drops j; false when j is NULL. */
+static bool append_json(json_t *j, strbuf *out)
+{
+	if (!j)
+		return false;
+	if (out) {
+		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+		strbuf_adds(out, t ? t : "null");
+		free(t);
+	}
+	json_decref(j);
+	return true;
+}
+
 /* A string as jansson writes it; false when it is not valid UTF-8. */
 static bool text_string(const char *s, size_t len, bool check, strbuf *out)
 {
@@ -395,16 +409,7 @@ static bool text_string(const char *s, size_t len, bool check, strbuf *out)
 		}
 		return true;
 	}
-	json_t *j = json_stringn(s, len);
-	if (!j)
-		return false;
-	if (out) {
-		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-		strbuf_adds(out, t ? t : "null");
-		free(t);
-	}
-	json_decref(j);
-	return true;
+	return append_json(json_stringn(s, len), out);
 }
 
 static void text_integer(long long v, strbuf *out)
@@ -426,16 +431,7 @@ static bool text_value(lua_State *L, int idx, int depth, bool check, strbuf *out
 /* Via jansson: the value at idx (a table with integer keys, or a real). */
 static bool text_by_jansson(lua_State *L, int idx, int depth, strbuf *out, strbuf *err)
 {
-	json_t *j = to_json_depth(L, idx, depth, err);
-	if (!j)
-		return false;
-	if (out) {
-		char *t = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-		strbuf_adds(out, t ? t : "null");
-		free(t);
-	}
-	json_decref(j);
-	return true;
+	return append_json(to_json_depth(L, idx, depth, err), out);
 }
 
 static bool text_array(lua_State *L, int idx, long long n, int depth, bool check, strbuf *out,
